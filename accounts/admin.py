@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
+
+
+class WorkspaceSettingsInline(admin.StackedInline):
+    model = WorkspaceSettings
+    can_delete = False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "id", "created_at"]
+    search_fields = ["name"]
+    date_hierarchy = "created_at"
+    inlines = [WorkspaceSettingsInline, MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "workspace", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email", "workspace__name"]
+    autocomplete_fields = ["user", "workspace"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    # Only the preview is shown: the salt and hash are useless to an operator and should not leak.
+    list_display = ["preview", "name", "workspace", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at", "created_at"]
+    search_fields = ["preview", "public_id", "name", "workspace__name"]
+    fields = ["workspace", "name", "preview", "public_id", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["preview", "public_id", "created_at", "last_used_at", "created_by"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        # Keys are created where the full key can be shown once: the dashboard or create_api_key.
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        from accounts import services
+
+        for api_key in queryset:
+            services.api_key_revoke(api_key=api_key)
+
+
+@admin.register(WorkspaceSettings)
+class WorkspaceSettingsAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "cache_mode", "cache_ttl_seconds", "semantic_threshold", "routing_enabled",
+                    "summaries_enabled", "retention_days", "updated_at"]
+    list_filter = ["cache_mode", "routing_enabled", "summaries_enabled", "compression_enabled"]
+    search_fields = ["workspace__name"]

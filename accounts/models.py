@@ -1,0 +1,102 @@
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+def new_cache_secret():
+    return secrets.token_hex(32)
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    # Keys the HMACs of this workspace's cache keys and prompt hashes, so equal prompts in two
+    # workspaces never share a hash.
+    cache_secret = models.CharField(max_length=64, default=new_cache_secret, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique_user_workspace")]
+
+    def __str__(self):
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class ApiKey(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    public_id = models.CharField(max_length=32, unique=True)
+    salt = models.CharField(max_length=32)
+    secret_hash = models.CharField(max_length=64)
+    preview = models.CharField(max_length=16)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.preview
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class CacheMode(models.TextChoices):
+    OFF = "off"
+    EXACT = "exact"
+    SEMANTIC = "semantic"
+
+
+class WorkspaceSettings(models.Model):
+    """A workspace's options; defaults are documented in the README and `workspace_settings`."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, primary_key=True, related_name="settings")
+    cache_mode = models.CharField(max_length=10, choices=CacheMode.choices, default=CacheMode.EXACT)
+    cache_ttl_seconds = models.PositiveIntegerField(
+        default=7 * 24 * 3600, validators=[MinValueValidator(1), MaxValueValidator(90 * 24 * 3600)]
+    )
+    semantic_threshold = models.FloatField(default=0.9, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)])
+    routing_enabled = models.BooleanField(default=True)
+    cheap_model = models.CharField(max_length=100, default="gpt-4o-mini")
+    strong_model = models.CharField(max_length=100, default="gpt-4o")
+    model_aliases = models.JSONField(default=dict, blank=True)
+    fallbacks = models.JSONField(default=dict, blank=True)
+    compression_enabled = models.BooleanField(default=True)
+    summaries_enabled = models.BooleanField(default=False)
+    summary_trigger_tokens = models.PositiveIntegerField(default=4000, validators=[MinValueValidator(500)])
+    summary_keep_recent_turns = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
+    provider_prompt_cache = models.BooleanField(default=True)
+    allow_operator_keys = models.BooleanField(default=False)
+    rate_limit_per_minute = models.PositiveIntegerField(default=600, validators=[MinValueValidator(1)])
+    retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "workspace settings"
+
+    def __str__(self):
+        return f"settings of {self.workspace}"

@@ -1,0 +1,76 @@
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+
+class Provider(models.TextChoices):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+
+
+class ModelPrice(models.Model):
+    """List price of one model in USD per million tokens, valid over a period."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    model = models.CharField(max_length=100, help_text="exact name, or a prefix that dated names start with")
+    input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4)
+    output_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    cached_input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    cache_write_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["provider", "model", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "model", "valid_from"], name="model_price_unique_period")
+        ]
+
+    def __str__(self):
+        return f"{self.provider}/{self.model}"
+
+
+class CacheStatus(models.TextChoices):
+    MISS = "miss"
+    HIT = "hit"
+    SEMANTIC = "semantic"
+    BYPASS = "bypass"
+
+
+class RequestLog(models.Model):
+    """One proxied request: who, which model, tokens, dollars and timings. Never prompt text."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="request_logs")
+    api_key = models.ForeignKey("accounts.ApiKey", null=True, on_delete=models.SET_NULL, related_name="+")
+    request_id = models.CharField(max_length=40, db_index=True)
+    endpoint = models.CharField(max_length=40)
+    model_requested = models.CharField(max_length=100, blank=True)
+    model_used = models.CharField(max_length=100, blank=True)
+    provider = models.CharField(max_length=20, blank=True)
+    stream = models.BooleanField(default=False)
+    status_code = models.PositiveSmallIntegerField()
+    error_type = models.CharField(max_length=60, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    usage_estimated = models.BooleanField(default=False, help_text="tokens counted locally: the provider gave none")
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    saved_usd = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    savings = models.JSONField(default=dict, blank=True, help_text="USD saved by kind")
+    cache_status = models.CharField(max_length=10, choices=CacheStatus.choices, default=CacheStatus.BYPASS)
+    total_ms = models.FloatField(default=0)
+    first_byte_ms = models.FloatField(null=True, blank=True)
+    overhead_ms = models.FloatField(default=0)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Keyed with the workspace's secret: equal prompts can be grouped, never read back.
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="request_log_workspace_time")]
+
+    def __str__(self):
+        return f"{self.request_id} {self.endpoint} {self.status_code}"

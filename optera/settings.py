@@ -1,0 +1,185 @@
+"""Optera settings, read from the environment only (see the README's configuration table)."""
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from optera.env import envbool, envint, envlist, envstr, envurl, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("OPTERA_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("DEBUG", False)
+DATABASE_URL = envstr("DATABASE_URL", "")
+REDIS_URL = envstr("REDIS_URL", "")
+EMBEDDED = not DATABASE_URL
+
+
+def _secret_key():
+    configured = envstr("DJANGO_SECRET_KEY")
+    if configured:
+        return configured
+    if not EMBEDDED:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required with DATABASE_URL")
+    # The embedded default generates a key once and keeps it, so sessions and key hashes survive restarts.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if EMBEDDED or DEBUG else [])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "djstripe",
+    "accounts",
+    "analytics",
+    "billing",
+    "cachestore",
+    "proxy",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "optera.urls"
+ASGI_APPLICATION = "optera.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if EMBEDDED:
+    DATABASES = {
+        "default": {
+            "ENGINE": "optera.db.embedded",
+            "NAME": "optera",
+            "EMBEDDED_DATA_DIR": str(VAR_DIR / "pgdata"),
+        }
+    }
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **parse_database_url(DATABASE_URL)}}
+DATABASES["default"]["CONN_MAX_AGE"] = envint("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["TEST"] = {"NAME": envstr("TEST_DATABASE_NAME", "test_optera")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                # A hung Redis must never hang a request: fail fast and carry on without it.
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve static files straight from the apps so a fresh checkout needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"pgserver": {"level": "WARNING"}},
+}
+
+# Celery: Redis as broker when configured; otherwise kombu's SQLAlchemy transport on our own
+# PostgreSQL, so the embedded default needs no extra server. Results are not kept.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# dj-stripe: keys come from the environment; without them billing pages say Stripe is not set up.
+STRIPE_LIVE_MODE = envbool("STRIPE_LIVE_MODE", False)
+STRIPE_TEST_SECRET_KEY = envstr("STRIPE_TEST_SECRET_KEY", "")
+STRIPE_LIVE_SECRET_KEY = envstr("STRIPE_LIVE_SECRET_KEY", "")
+DJSTRIPE_WEBHOOK_SECRET = envstr("DJSTRIPE_WEBHOOK_SECRET", "")
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+RESEND_API_KEY = envstr("RESEND_API_KEY", "")
+
+# The proxy.
+OPENAI_BASE_URL = envurl("OPENAI_BASE_URL", "https://api.openai.com/v1")
+ANTHROPIC_BASE_URL = envurl("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+# Operator's own provider keys, used only for workspaces allowed to use them.
+OPERATOR_OPENAI_API_KEY = envstr("OPERATOR_OPENAI_API_KEY", "")
+OPERATOR_ANTHROPIC_API_KEY = envstr("OPERATOR_ANTHROPIC_API_KEY", "")
+OPTERA_EMBEDDER = envstr("OPTERA_EMBEDDER", "local")
+if OPTERA_EMBEDDER not in ("local", "openai"):
+    raise ImproperlyConfigured(f"OPTERA_EMBEDDER={OPTERA_EMBEDDER!r} must be 'local' or 'openai'")
+OPTERA_MAX_BODY_BYTES = envint("OPTERA_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+OPTERA_MAX_MESSAGES = envint("OPTERA_MAX_MESSAGES", 2000, minimum=1)
+OPTERA_KEY_CACHE_SECONDS = envint("OPTERA_KEY_CACHE_SECONDS", 5, minimum=0, maximum=5)
+OPTERA_UPSTREAM_CONNECT_TIMEOUT = envint("OPTERA_UPSTREAM_CONNECT_TIMEOUT", 10, minimum=1)
+OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT = envint("OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT", 600, minimum=1)
+OPTERA_UPSTREAM_IDLE_TIMEOUT = envint("OPTERA_UPSTREAM_IDLE_TIMEOUT", 120, minimum=1)
+OPTERA_UPSTREAM_MAX_RETRIES = envint("OPTERA_UPSTREAM_MAX_RETRIES", 2, minimum=0, maximum=2)
+OPTERA_RETRY_AFTER_CAP_SECONDS = envint("OPTERA_RETRY_AFTER_CAP_SECONDS", 10, minimum=0)
+OPTERA_LOG_FLUSH_SECONDS = envint("OPTERA_LOG_FLUSH_SECONDS", 1, minimum=1)

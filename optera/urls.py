@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from optera import health
+from optera.api import api
+
+urlpatterns = [
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
