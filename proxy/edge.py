@@ -1,7 +1,37 @@
-"""Placeholder; replaced by the proxy's ASGI handler."""
+"""The proxy's HTTP edge: a raw ASGI handler for /v1, with no Django middleware in the way.
+
+It reads and limits the body, parses JSON, authenticates, rate-limits, then hands the request
+to the pipeline. A client that hangs up cancels the handler, and with it the upstream call.
+"""
+
+import asyncio
+import logging
+import secrets
+import time
+
+from proxy.accounting import RequestRecord
+from proxy.asgi_io import Responder, header_map, parse_json_object, read_body
+from proxy.auth import credentials_from
+from proxy.errors import ProxyError
+from proxy.pipeline import endpoints
+from proxy.pipeline.chat import chat_completions
+from proxy.pipeline.context import RequestContext
+from proxy.runtime import ProxyRuntime
+
+logger = logging.getLogger(__name__)
+
+# (method, path) → (endpoint name, handler, reads a JSON body, speaks Anthropic's error shape)
+ROUTES = {
+    ("POST", "/v1/chat/completions"): ("chat.completions", chat_completions, True, False),
+    ("POST", "/v1/embeddings"): ("embeddings", endpoints.embeddings, True, False),
+    ("POST", "/v1/messages"): ("messages", endpoints.anthropic_messages, True, True),
+    ("GET", "/v1/models"): ("models", None, False, False),
+}
 
 
 class PathDispatcher:
+    """Send /v1/ to the proxy and everything else to Django."""
+
     def __init__(self, *, proxy, fallback):
         self.proxy = proxy
         self.fallback = fallback
@@ -13,6 +43,96 @@ class PathDispatcher:
 
 
 class ProxyApplication:
+    def __init__(self):
+        self._runtime = None
+
+    @property
+    def runtime(self):
+        # Built on first use so the HTTP session and tasks belong to the server's event loop.
+        if self._runtime is None:
+            self._runtime = ProxyRuntime()
+        return self._runtime
+
     async def __call__(self, scope, receive, send):
-        await send({"type": "http.response.start", "status": 404, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+        route = ROUTES.get((scope["method"], scope["path"].rstrip("/")))
+        responder = Responder(send)
+        record = RequestRecord(
+            request_id=f"req_{secrets.token_hex(12)}",
+            endpoint=route[0] if route else "unknown",
+            started=time.perf_counter(),
+            client_ip=(scope.get("client") or (None,))[0],
+        )
+        anthropic_shape = bool(route and route[3])
+        handler = asyncio.ensure_future(self._handle(scope, receive, responder, record, route))
+        try:
+            await handler
+        except asyncio.CancelledError:
+            # The client hung up; the handler has closed the upstream call and accounted for it.
+            pass
+        except ProxyError as error:
+            await self._send_error(responder, record, error, anthropic_shape)
+        except Exception:
+            logger.exception("unhandled error in %s (request %s)", record.endpoint, record.request_id)
+            await self._send_error(responder, record, ProxyError(500, "internal error", code="internal_error"),
+                                   anthropic_shape)
+
+    async def _handle(self, scope, receive, responder, record, route):
+        headers = header_map(scope)
+        if route is None:
+            await read_body(receive, declared_length=None, limit=self._body_limit())
+            raise ProxyError(404, f"no route for {scope['method']} {scope['path']}", code="unknown_url")
+        _, handler, reads_body, anthropic_shape = route
+        body = None
+        if reads_body:
+            raw = await read_body(receive, declared_length=headers.get("content-length"), limit=self._body_limit())
+            body = parse_json_object(raw)
+        # Only now, with the body read, may anything else call receive(): it waits for a hang-up.
+        watcher = asyncio.ensure_future(_wait_for_disconnect(receive, asyncio.current_task()))
+        try:
+            return await self._serve(headers, body, responder, record, handler, anthropic_shape)
+        finally:
+            watcher.cancel()
+
+    async def _serve(self, headers, body, responder, record, handler, anthropic_shape):
+        credentials = credentials_from(headers, native_anthropic=anthropic_shape)
+        runtime = self.runtime
+        key_record = await runtime.keys.authenticate(credentials.optera_key)
+        record.workspace_id = key_record.workspace_id
+        record.api_key_id = key_record.api_key_id
+        ctx = RequestContext(
+            runtime=runtime, record=record, responder=responder, headers=headers, credentials=credentials,
+            key_record=key_record,
+        )
+        await runtime.rate_limiter.check(api_key_id=key_record.api_key_id, limit=key_record.settings.rate_limit_per_minute)
+        runtime.note_key_used(key_record.api_key_id)
+        if handler is None:
+            prices = await runtime.prices.all()
+            return await endpoints.models(ctx, prices)
+        return await handler(ctx, body)
+
+    def _body_limit(self):
+        from django.conf import settings
+
+        return settings.OPTERA_MAX_BODY_BYTES
+
+    async def _send_error(self, responder, record, error, anthropic_shape):
+        record.status_code = error.status
+        record.error_type = error.code or error.error_type
+        if responder.started:
+            return
+        body = getattr(error, "raw_body", None) or (error.anthropic_body() if anthropic_shape else error.openai_body())
+        headers = [("x-optera-request-id", record.request_id)] + list(error.headers)
+        if record.model_used:
+            headers += [("x-optera-model", record.model_used), ("x-optera-provider", record.provider)]
+        await responder.json(error.status, body, headers)
+        if record.workspace_id is not None:
+            self.runtime.logs.add(record)
+
+
+async def _wait_for_disconnect(receive, handler):
+    """Cancel the handler when the client disconnects (after the body has been read)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            handler.cancel()
+            return

@@ -1,0 +1,33 @@
+# Two entry points: `make run` (embedded default: PostgreSQL from Python, no services to install)
+# and `make test`. Both create .venv and install the exact pins of requirements.txt first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve worker test lock bench
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Migrate, print a demo workspace and key, then run the ASGI server and the Celery worker (with beat) together.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_workspace --port $(PORT)
+	$(BIN)/celery -A optera worker -B --loglevel=INFO & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(BIN)/daphne -b $(HOST) -p $(PORT) optera.asgi:application
+
+test: install
+	$(BIN)/python -m pytest
+
+lock:
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras -o requirements.txt requirements.in
+
+bench: install
+	$(BIN)/python bench/proxy_overhead.py

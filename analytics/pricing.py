@@ -1,0 +1,68 @@
+"""Dollar cost of a request from its usage and a model's list price.
+
+Usage is OpenAI-shaped: `prompt_tokens` counts every input token, of which `cached_tokens` were
+read from the provider's prompt cache and `cache_write_tokens` were written to it (Anthropic).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+MILLION = Decimal(1_000_000)
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Price:
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @classmethod
+    def from_openai(cls, usage):
+        """Read an OpenAI-shaped usage object (as produced for Anthropic too); missing parts count 0."""
+        if not isinstance(usage, dict):
+            return cls()
+        details = usage.get("prompt_tokens_details") or {}
+        return cls(
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            cached_tokens=int(details.get("cached_tokens") or usage.get("cache_read_input_tokens") or 0),
+            cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+        )
+
+    @classmethod
+    def from_anthropic(cls, usage):
+        """Read Anthropic's usage, whose input_tokens exclude cache reads and writes."""
+        if not isinstance(usage, dict):
+            return cls()
+        reads = int(usage.get("cache_read_input_tokens") or 0)
+        writes = int(usage.get("cache_creation_input_tokens") or 0)
+        return cls(
+            prompt_tokens=int(usage.get("input_tokens") or 0) + reads + writes,
+            completion_tokens=int(usage.get("output_tokens") or 0),
+            cached_tokens=reads,
+            cache_write_tokens=writes,
+        )
+
+
+def cost_usd(price, usage):
+    """Return the cost in USD; None when the model has no price."""
+    if price is None:
+        return None
+    uncached = max(usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens, 0)
+    total = (
+        uncached * price.input
+        + usage.cached_tokens * price.cached_input
+        + usage.cache_write_tokens * price.cache_write
+        + usage.completion_tokens * price.output
+    )
+    return (total / MILLION).quantize(Decimal("0.00000001"))

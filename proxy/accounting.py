@@ -1,0 +1,152 @@
+"""Per-request accounting: the record of one request, prices, and the batched log writer."""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from analytics import selectors as analytics_selectors
+from analytics.models import RequestLog
+from analytics.pricing import Usage, cost_usd
+
+PRICE_REFRESH_SECONDS = 60
+MAX_BUFFERED_LOGS = 50_000
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RequestRecord:
+    """What one request did; becomes a RequestLog row. Holds no prompt text."""
+
+    request_id: str
+    endpoint: str
+    started: float
+    workspace_id: int | None = None
+    api_key_id: int | None = None
+    model_requested: str = ""
+    model_used: str = ""
+    provider: str = ""
+    stream: bool = False
+    status_code: int = 0
+    error_type: str = ""
+    usage: Usage = field(default_factory=Usage)
+    usage_estimated: bool = False
+    cost_usd: Decimal = Decimal(0)
+    savings: dict = field(default_factory=dict)
+    cache_status: str = "bypass"
+    upstream_seconds: float = 0.0
+    first_byte_ms: float | None = None
+    client_ip: str | None = None
+    prompt_hash: str = ""
+
+    def elapsed_ms(self):
+        return (time.perf_counter() - self.started) * 1000
+
+    def overhead_ms(self):
+        return max(self.elapsed_ms() - self.upstream_seconds * 1000, 0.0)
+
+    def to_row(self):
+        total_ms = self.elapsed_ms()
+        return RequestLog(
+            workspace_id=self.workspace_id,
+            api_key_id=self.api_key_id,
+            request_id=self.request_id,
+            endpoint=self.endpoint,
+            model_requested=self.model_requested[:100],
+            model_used=self.model_used[:100],
+            provider=self.provider,
+            stream=self.stream,
+            status_code=self.status_code,
+            error_type=self.error_type[:60],
+            prompt_tokens=self.usage.prompt_tokens,
+            completion_tokens=self.usage.completion_tokens,
+            cached_tokens=self.usage.cached_tokens,
+            cache_write_tokens=self.usage.cache_write_tokens,
+            usage_estimated=self.usage_estimated,
+            cost_usd=self.cost_usd,
+            saved_usd=sum((Decimal(str(value)) for value in self.savings.values()), Decimal(0)),
+            savings=self.savings,
+            cache_status=self.cache_status,
+            total_ms=round(total_ms, 3),
+            first_byte_ms=self.first_byte_ms,
+            overhead_ms=round(max(total_ms - self.upstream_seconds * 1000, 0.0), 3),
+            client_ip=self.client_ip,
+            prompt_hash=self.prompt_hash,
+        )
+
+
+class PriceBook:
+    """The price table in memory, refreshed in the background once a minute."""
+
+    def __init__(self):
+        self._prices = None
+        self._loaded_at = 0.0
+        self._refreshing = None
+
+    async def price(self, provider, model):
+        if self._prices is None:
+            await self._refresh()
+        elif time.monotonic() - self._loaded_at > PRICE_REFRESH_SECONDS and self._refreshing is None:
+            self._refreshing = asyncio.ensure_future(self._refresh())
+        return self.lookup(self._prices, provider, model)
+
+    async def all(self):
+        if self._prices is None:
+            await self._refresh()
+        return self._prices
+
+    @staticmethod
+    def lookup(prices, provider, model):
+        """Exact name first, then the longest listed name that `model` starts with (dated versions)."""
+        exact = prices.get((provider, model))
+        if exact is not None:
+            return exact
+        best = None
+        for (price_provider, price_model), price in prices.items():
+            if price_provider == provider and model.startswith(price_model + "-"):
+                if best is None or len(price_model) > len(best[0]):
+                    best = (price_model, price)
+        return best[1] if best else None
+
+    async def _refresh(self):
+        try:
+            self._prices = await sync_to_async(analytics_selectors.model_prices_current, thread_sensitive=False)()
+            self._loaded_at = time.monotonic()
+        finally:
+            self._refreshing = None
+
+    async def cost(self, provider, model, usage):
+        return cost_usd(await self.price(provider, model), usage) or Decimal(0)
+
+
+class LogWriter:
+    """Buffers request records and writes them in batches, off the request path."""
+
+    def __init__(self):
+        self._buffer = []
+        self._task = None
+
+    def add(self, record):
+        if len(self._buffer) >= MAX_BUFFERED_LOGS:
+            logger.error("request log buffer full; dropping a record")
+            return
+        self._buffer.append(record.to_row())
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._flush_later())
+
+    async def _flush_later(self):
+        await asyncio.sleep(settings.OPTERA_LOG_FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self):
+        rows, self._buffer = self._buffer, []
+        if not rows:
+            return
+        try:
+            await sync_to_async(RequestLog.objects.bulk_create, thread_sensitive=False)(rows, batch_size=500)
+        except Exception:  # a failed write must not break serving; the rows are reported and dropped
+            logger.exception("could not write %d request logs", len(rows))

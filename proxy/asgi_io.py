@@ -1,0 +1,88 @@
+"""Reading requests and writing responses on raw ASGI, with no framework in between."""
+
+import asyncio
+
+import orjson
+
+from proxy.errors import ProxyError
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def header_map(scope):
+    """Return the request headers as {lower-case name: value} (str), last value winning."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def read_body(receive, *, declared_length, limit):
+    """Read the whole body, refusing with 413 as soon as it is known to pass `limit` bytes."""
+    too_large = ProxyError(413, f"request body exceeds {limit} bytes", code="request_too_large")
+    if declared_length is not None:
+        try:
+            if int(declared_length) > limit:
+                raise too_large
+        except ValueError:
+            raise ProxyError(400, "invalid Content-Length header") from None
+    chunks = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise asyncio.CancelledError("client disconnected while sending the body")
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        # A missing or lying Content-Length must not let a client make us buffer more than the limit.
+        if received > limit:
+            raise too_large
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def encode_headers(pairs):
+    return [(name.encode("latin-1"), str(value).encode("latin-1")) for name, value in pairs]
+
+
+class Responder:
+    """Writes one response; remembers whether headers went out so errors can be sent in-band."""
+
+    def __init__(self, send):
+        self._send = send
+        self.started = False
+        self.status = None
+
+    async def json(self, status, body, headers=()):
+        await self.start(status, JSON_HEADERS + encode_headers(headers) + [(b"content-length", str(len(body)).encode())])
+        await self._send({"type": "http.response.body", "body": body})
+
+    async def start(self, status, raw_headers):
+        self.started = True
+        self.status = status
+        await self._send({"type": "http.response.start", "status": status, "headers": raw_headers})
+
+    async def start_stream(self, status, headers=()):
+        await self.start(status, SSE_HEADERS + encode_headers(headers))
+
+    async def chunk(self, data):
+        await self._send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def finish(self):
+        await self._send({"type": "http.response.body", "body": b""})
+
+
+def parse_json_object(body):
+    """Return the body as a dict, or raise a 400 naming what is wrong."""
+    if not body:
+        raise ProxyError(400, "request body is empty; expected a JSON object", code="invalid_json")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ProxyError(400, f"request body is not valid JSON: {error}", code="invalid_json") from None
+    if not isinstance(parsed, dict):
+        raise ProxyError(400, "request body must be a JSON object", code="invalid_json")
+    return parsed

@@ -1,0 +1,62 @@
+"""Which provider and model a request goes to: prefixes, aliases, optera/auto and fallbacks."""
+
+from dataclasses import dataclass
+
+from proxy.errors import ProxyError
+
+AUTO_MODEL = "optera/auto"
+OPENAI_PREFIXES = ("gpt-", "o1", "o3", "o4", "o5", "chatgpt-", "text-embedding-", "davinci", "babbage", "omni-")
+ANTHROPIC_PREFIXES = ("claude-",)
+MAX_FALLBACKS = 3
+
+
+@dataclass(frozen=True)
+class Target:
+    provider: str
+    model: str
+
+
+def provider_of(model):
+    """Return the Target for a model name, or raise 400 naming an unknown model."""
+    if not isinstance(model, str) or not model:
+        raise ProxyError(400, "'model' is required and must be a string", param="model", code="invalid_model")
+    prefix, separator, rest = model.partition("/")
+    if separator and prefix in ("openai", "anthropic") and rest:
+        return Target(provider=prefix, model=rest)
+    if model.startswith(ANTHROPIC_PREFIXES):
+        return Target(provider="anthropic", model=model)
+    if model.startswith(OPENAI_PREFIXES):
+        return Target(provider="openai", model=model)
+    raise ProxyError(
+        400,
+        f"unknown model {model!r}: use an OpenAI or Anthropic model name, 'openai/...', 'anthropic/...', "
+        f"'{AUTO_MODEL}' or one of this workspace's aliases",
+        param="model",
+        code="model_not_found",
+    )
+
+
+def _alias_of(model, workspace_settings):
+    aliases = workspace_settings.model_aliases or {}
+    target = aliases.get(model)
+    return target if isinstance(target, str) and target else model
+
+
+def targets_for(model, workspace_settings, *, routing_allowed):
+    """Return the primary target followed by the workspace's fallbacks for it."""
+    if routing_allowed and workspace_settings.routing_enabled:
+        model = _alias_of(model, workspace_settings)
+    primary = provider_of(model)
+    targets = [primary]
+    if routing_allowed and workspace_settings.routing_enabled:
+        fallbacks = (workspace_settings.fallbacks or {}).get(model) or (workspace_settings.fallbacks or {}).get(
+            primary.model
+        )
+        if isinstance(fallbacks, str):
+            fallbacks = [fallbacks]
+        for fallback in (fallbacks or [])[:MAX_FALLBACKS]:
+            try:
+                targets.append(provider_of(fallback))
+            except ProxyError:
+                continue  # a bad fallback in the settings must not break the primary path
+    return targets

@@ -1,0 +1,110 @@
+"""The one pooled HTTP client every upstream call goes through, with timeouts and retries.
+
+aiohttp rather than httpx: on this machine it costs a fraction of httpx's CPU per request
+(see docs/benchmarks.md), and the client is the largest share of the proxy's own work.
+"""
+
+import asyncio
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from django.conf import settings
+
+from proxy.errors import UpstreamFailure
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+BASE_BACKOFF_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    provider: str
+    model: str
+    url: str
+    headers: dict
+    body: bytes
+
+
+def retry_delay(attempt, retry_after, *, cap):
+    """Return seconds to wait before the next attempt, or None when the provider asks for longer than `cap`."""
+    if retry_after:
+        seconds = _parse_retry_after(retry_after)
+        if seconds is not None:
+            return None if seconds > cap else seconds
+    # Full jitter around an exponential base keeps retries of many clients from lining up.
+    return BASE_BACKOFF_SECONDS * (2**attempt) * random.uniform(0.5, 1.5)
+
+
+def _parse_retry_after(value):
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - time.time(), 0.0)
+
+
+class UpstreamClient:
+    """Owns the aiohttp session of this process (created on first use, inside the event loop)."""
+
+    def __init__(self):
+        self._session = None
+
+    def _get_session(self):
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=2000, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=60)
+            timeout = aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=settings.OPTERA_UPSTREAM_CONNECT_TIMEOUT,
+                sock_read=settings.OPTERA_UPSTREAM_IDLE_TIMEOUT,
+            )
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
+        return self._session
+
+    async def get(self, url, headers):
+        return await self._get_session().get(url, headers=headers)
+
+    async def open(self, request):
+        """Send `request` and return the response once its headers arrive (first-byte timeout applies)."""
+        session = self._get_session()
+        async with asyncio.timeout(settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT):
+            return await session.post(request.url, data=request.body, headers=request.headers)
+
+    async def send(self, request):
+        """Return a response that is not worth retrying, retrying 429/5xx/connect faults up to the limit.
+
+        Raises UpstreamFailure when the retries are spent (or the provider asks to wait longer than
+        the cap), so the caller can try a fallback model or answer with the last failure.
+        """
+        attempt = 0
+        while True:
+            try:
+                response = await self.open(request)
+            except TimeoutError:
+                failure = UpstreamFailure(504, reason="upstream did not answer in time")
+            except aiohttp.ClientError as error:
+                failure = UpstreamFailure(502, reason=f"upstream connection failed: {type(error).__name__}")
+            else:
+                if response.status not in RETRYABLE_STATUSES:
+                    return response
+                try:
+                    body = await response.read()
+                except aiohttp.ClientError:
+                    body = b""
+                response.release()
+                failure = UpstreamFailure(response.status, body, dict(response.headers))
+            if attempt >= settings.OPTERA_UPSTREAM_MAX_RETRIES:
+                raise failure
+            delay = retry_delay(
+                attempt, failure.headers.get("Retry-After"), cap=settings.OPTERA_RETRY_AFTER_CAP_SECONDS
+            )
+            if delay is None:
+                raise failure
+            await asyncio.sleep(delay)
+            attempt += 1

@@ -1,0 +1,141 @@
+"""Shared fixtures: the fake provider, a live Optera server, and three tenants with keys.
+
+The server is the real ASGI application served by uvicorn in a thread, talking to the fake
+provider over real sockets; tests drive it with the official SDKs. Tests that use it need
+committed data (the server has its own database connections), hence `transactional_db`.
+"""
+
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+
+# Travels through tests as the provider key; it must never reach a log line or a database row.
+PROVIDER_KEY_CANARY = "sk-canary-" + secrets.token_hex(12)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def fake_provider():
+    from tests.fakeprovider import FakeProvider
+
+    fake = FakeProvider()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(fake_provider):
+    """The fake provider, reset before the test so queued faults and records start empty."""
+    fake_provider.reset()
+    yield fake_provider
+    fake_provider.reset()
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+
+    @property
+    def v1(self):
+        return f"{self.url}/v1"
+
+
+@pytest.fixture(scope="session")
+def optera_server(django_db_setup, django_db_blocker, fake_provider):
+    import uvicorn
+    from django.conf import settings
+
+    settings.OPENAI_BASE_URL = fake_provider.openai_base_url
+    settings.ANTHROPIC_BASE_URL = fake_provider.anthropic_base_url
+    settings.OPTERA_RETRY_AFTER_CAP_SECONDS = 2
+    from optera.asgi import application
+
+    port = free_port()
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+                            loop="asyncio", http="h11")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="optera-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield LiveServer(url=f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    workspace: object
+    user: object
+    api_key: str
+    key_row: object
+
+
+@dataclass(frozen=True)
+class Tenants:
+    owner: Tenant
+    member: Tenant
+    outsider: Tenant
+
+
+@pytest.fixture
+def tenants(transactional_db):
+    """An owner and a member of one workspace and an outsider with a workspace of their own, each with a key."""
+    from django.contrib.auth import get_user_model
+
+    from accounts import services
+    from accounts.models import Membership
+
+    user_model = get_user_model()
+    acme = services.workspace_create(name="acme", owner_email="owner@acme.test")
+    owner = user_model.objects.get(username="owner@acme.test")
+    member = user_model.objects.create_user(username="member@acme.test", email="member@acme.test")
+    Membership.objects.create(user=member, workspace=acme, role=Membership.Role.MEMBER)
+    other = services.workspace_create(name="globex", owner_email="outsider@globex.test")
+    outsider = user_model.objects.get(username="outsider@globex.test")
+
+    def tenant(workspace, user):
+        key_row, full_key = services.api_key_create(workspace=workspace, name=user.username, created_by=user)
+        return Tenant(workspace=workspace, user=user, api_key=full_key, key_row=key_row)
+
+    return Tenants(owner=tenant(acme, owner), member=tenant(acme, member), outsider=tenant(other, outsider))
+
+
+@pytest.fixture
+def openai_client(optera_server, tenants):
+    """The official openai SDK pointed at Optera with the owner's key and the canary provider key."""
+    import openai
+
+    client = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.owner.api_key,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+        max_retries=0,
+    )
+    yield client
+    client.close()
+
+
+def wait_for(condition, *, timeout=5.0, interval=0.05):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
