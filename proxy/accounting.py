@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
 from analytics import selectors as analytics_selectors
 from analytics.models import RequestLog
@@ -147,6 +148,19 @@ class LogWriter:
         if not rows:
             return
         try:
-            await sync_to_async(RequestLog.objects.bulk_create, thread_sensitive=False)(rows, batch_size=500)
+            await sync_to_async(_write_rows, thread_sensitive=False)(rows)
         except Exception:  # a failed write must not break serving; the rows are reported and dropped
             logger.exception("could not write %d request logs", len(rows))
+
+
+def _write_rows(rows):
+    """Insert the rows in one go; if a workspace or key vanished meanwhile, keep every row that still fits."""
+    try:
+        RequestLog.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                logger.info("dropped a request log whose workspace or key was deleted")

@@ -139,3 +139,25 @@ def wait_for(condition, *, timeout=5.0, interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+@pytest.fixture(autouse=True)
+def seeded_prices(request):
+    """Put back the price list that TransactionTestCase's flush removes (it came from a data migration)."""
+    if "transactional_db" not in request.fixturenames and not _marked_transactional(request):
+        yield
+        return
+    import importlib
+
+    from django.apps import apps
+
+    from analytics.models import ModelPrice
+
+    if not ModelPrice.objects.exists():
+        importlib.import_module("analytics.migrations.0002_seed_model_prices").seed(apps, None)
+    yield
+
+
+def _marked_transactional(request):
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))

@@ -32,7 +32,7 @@ class RequestContext:
         if not key:
             raise ProxyError(
                 401,
-                f"missing {provider} API key: send it in the X-Provider-Key header",
+                f"missing provider key for {provider}: send it in the X-Provider-Key header",
                 code="missing_provider_key",
             )
         return key

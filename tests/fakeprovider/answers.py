@@ -1,0 +1,90 @@
+"""The fake model: deterministic answers, cut into the pieces that stream out one per token."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import orjson
+
+# A word with the whitespace before it: joining the pieces gives back the text, so a streamed
+# answer concatenates to exactly the non-streamed one.
+WORD_PIECE = re.compile(r"\s*\S+")
+# Tool-call arguments stream in fragments this long, each counted as one output token.
+ARGUMENT_FRAGMENT_CHARS = 4
+TOOL_TRIGGER = "use the tool"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the fake model says: either text or one tool call, as output-token pieces."""
+
+    pieces: list[str]
+    # "end" (natural end), "length" (max tokens reached), "stop_sequence" or "tool_call".
+    stop: str
+    stop_sequence: str | None = None
+    tool_name: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.pieces)
+
+
+def text_answer(
+    prompt_text: str,
+    *,
+    filler_words: int = 0,
+    max_tokens: int | None = None,
+    stop_sequences: list[str] | None = None,
+) -> Answer:
+    """Return "Echo: <prompt_text>" (plus filler), cut at a stop sequence or at max_tokens."""
+    text = "Echo: " + prompt_text
+    if filler_words:
+        text += "".join(f" w{index}" for index in range(filler_words))
+    stop = "end"
+    matched_sequence = None
+    earliest_position = len(text)
+    for sequence in stop_sequences or ():
+        position = text.find(sequence) if sequence else -1
+        if position != -1 and position < earliest_position:
+            earliest_position, matched_sequence = position, sequence
+    if matched_sequence is not None:
+        text, stop = text[:earliest_position], "stop_sequence"
+    pieces = split_into_pieces(text)
+    if max_tokens is not None and len(pieces) > max_tokens:
+        pieces, stop, matched_sequence = pieces[: max(max_tokens, 0)], "length", None
+    return Answer(pieces=pieces, stop=stop, stop_sequence=matched_sequence)
+
+
+def split_into_pieces(text: str) -> list[str]:
+    """Split text into word pieces that join back to exactly the text."""
+    pieces = WORD_PIECE.findall(text)
+    trailing_whitespace = text[len(text.rstrip()) :]
+    if trailing_whitespace:
+        if pieces:
+            pieces[-1] += trailing_whitespace
+        else:
+            pieces.append(trailing_whitespace)
+    return pieces
+
+
+def tool_answer(tool_name: str, prompt_text: str, *, max_tokens: int | None = None) -> Answer:
+    """Return a call of `tool_name` with arguments {"query": prompt_text}, cut at max_tokens."""
+    arguments = orjson.dumps({"query": prompt_text}).decode()
+    pieces = [
+        arguments[start : start + ARGUMENT_FRAGMENT_CHARS]
+        for start in range(0, len(arguments), ARGUMENT_FRAGMENT_CHARS)
+    ]
+    stop = "tool_call"
+    if max_tokens is not None and len(pieces) > max_tokens:
+        pieces, stop = pieces[: max(max_tokens, 0)], "length"
+    return Answer(pieces=pieces, stop=stop, tool_name=tool_name)
+
+
+def wants_tool(prompt_text: str) -> bool:
+    """Return True when the prompt asks for a tool in so many words."""
+    return TOOL_TRIGGER in prompt_text.lower()

@@ -1,0 +1,136 @@
+"""Value objects the fake provider hands to tests: faults to inject and records of what happened."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted misbehaviour, consumed by the next matching request.
+
+    Fields combine: `Fault(delay_before_headers=2, status=503)` waits, then fails.
+    """
+
+    # Exact request path to match ("/v1/messages"); None matches any provider path.
+    path: str | None = None
+    # Answer with this HTTP status and a provider-shaped error body instead of a result.
+    status: int | None = None
+    # Extra response headers, for example {"Retry-After": "1"}; sent with error and normal answers.
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Overrides the default error message / provider error type of a `status` fault.
+    error_message: str | None = None
+    error_type: str | None = None
+    # Seconds to wait before sending the status line and headers.
+    delay_before_headers: float = 0.0
+    # Seconds between stream chunks for this request (overrides FakeProvider.chunk_delay).
+    chunk_delay: float | None = None
+    # Words appended to the answer, to make a long (and, with chunk_delay, slow) stream.
+    filler_words: int = 0
+    # Send this many stream chunks (SSE events), then close the TCP connection mid-body.
+    drop_after_chunks: int | None = None
+    # Close the connection at once, without sending any response.
+    close_connection: bool = False
+    # How many consecutive matching requests this fault applies to.
+    times: int = 1
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fault:
+        """Build a fault from a JSON object with the same field names."""
+        known = {field_.name for field_ in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown Fault fields: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """A request as the fake provider received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
+    json: Any  # parsed body, or None when the body is empty or not JSON
+    received_at: float  # time.monotonic() in the server process
+
+
+@dataclass(frozen=True)
+class DisconnectRecord:
+    """A request whose client went away before the response was complete."""
+
+    path: str
+    model: str | None
+    received_at: float  # time.monotonic()
+    noticed_at: float  # time.monotonic() when the server saw the connection closed
+    chunks_sent: int  # stream chunks written before the disconnect (0 before headers)
+    stage: str  # "before_headers" or "streaming"
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """The tokens one answer would be billed for, split by price class.
+
+    `input_tokens` excludes cached and cache-written tokens, so the four input classes add up to
+    the whole prompt. For OpenAI, prompt_tokens == input_tokens + cache_read_tokens.
+    """
+
+    provider: str  # "openai" or "anthropic"
+    path: str
+    model: str
+    api_key: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0  # 5-minute cache writes
+    cache_write_1h_tokens: int = 0
+    stream: bool = False
+    completed: bool = True  # False when the stream was dropped or the client disconnected
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens for one model; unset cache prices fall back to provider rules."""
+
+    input: float
+    output: float
+    cache_read: float | None = None  # default: 10% of input
+    cache_write: float | None = None  # default: 125% of input (Anthropic 5-minute write)
+    cache_write_1h: float | None = None  # default: 200% of input
+
+    def cost_usd(self, usage: UsageTotals) -> float:
+        """Return what the given token counts cost at this price."""
+        cache_read = self.input * 0.1 if self.cache_read is None else self.cache_read
+        cache_write = self.input * 1.25 if self.cache_write is None else self.cache_write
+        cache_write_1h = self.input * 2 if self.cache_write_1h is None else self.cache_write_1h
+        return (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_read_tokens * cache_read
+            + usage.cache_write_tokens * cache_write
+            + usage.cache_write_1h_tokens * cache_write_1h
+        ) / 1_000_000
+
+
+@dataclass
+class UsageTotals:
+    """Running token totals for one model."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+
+    def add(self, usage: UsageRecord) -> None:
+        """Add one answer's usage to the totals."""
+        self.requests += 1
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cache_read_tokens += usage.cache_read_tokens
+        self.cache_write_tokens += usage.cache_write_tokens
+        self.cache_write_1h_tokens += usage.cache_write_1h_tokens

@@ -1,0 +1,559 @@
+"""Tests of the fake OpenAI + Anthropic provider, driven with the official SDKs and raw HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anthropic
+import openai
+import pytest
+
+from tests.fakeprovider import FakeProvider, Fault, Price
+
+ANTHROPIC_MODEL = "claude-haiku-4-5"
+OPENAI_MODEL = "gpt-4o-mini"
+SEARCH_TOOL_OPENAI = {
+    "type": "function",
+    "function": {
+        "name": "search",
+        "description": "Search the docs.",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+    },
+}
+SEARCH_TOOL_ANTHROPIC = {
+    "name": "search",
+    "description": "Search the docs.",
+    "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}},
+}
+# About 2,500 estimated tokens: over the 1,024-token minimum both providers cache from.
+LONG_SYSTEM_PROMPT = "You are a careful assistant who answers questions about invoices. " * 150
+
+
+# Own fixtures (not conftest's), so the fake's tests need neither Django nor the proxy.
+@pytest.fixture(scope="module")
+def running_fake():
+    with FakeProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def fake(running_fake):
+    running_fake.reset()
+    yield running_fake
+    running_fake.reset()
+
+
+@pytest.fixture
+def openai_sdk(fake):
+    with openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0, timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def anthropic_sdk(fake):
+    with anthropic.Anthropic(
+        base_url=fake.anthropic_base_url, api_key="sk-ant-test", max_retries=0, timeout=5
+    ) as client:
+        yield client
+
+
+def raw_request(fake, method, path, body=None, headers=None, timeout=5):
+    """Send one request over a fresh connection; return (status, headers, body bytes)."""
+    connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=timeout)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        connection.request(
+            method, path, body=payload, headers={"Content-Type": "application/json", **(headers or {})}
+        )
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+# OpenAI
+
+
+def test_openai_chat_echoes_the_last_user_message(fake, openai_sdk):
+    completion = openai_sdk.chat.completions.create(
+        model=OPENAI_MODEL,
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "first answer"},
+            {"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "question"}]},
+        ],
+        n=2,
+    )
+
+    assert completion.id.startswith("chatcmpl-")
+    assert completion.model == OPENAI_MODEL
+    assert [choice.message.content for choice in completion.choices] == ["Echo: second question"] * 2
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage.completion_tokens == 2 * 3
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
+    assert completion.usage.prompt_tokens_details.cached_tokens == 0
+    record = fake.last_request
+    assert (record.method, record.path) == ("POST", "/v1/chat/completions")
+    assert record.headers["authorization"] == "Bearer sk-test"
+    assert record.json["n"] == 2
+
+
+def test_openai_stream_with_usage_reassembles_the_answer(fake, openai_sdk):
+    stream = openai_sdk.chat.completions.create(
+        model=OPENAI_MODEL,
+        messages=[{"role": "user", "content": "stream these four words"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text == "Echo: stream these four words"
+    assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == "stop"
+    usage_chunk = chunks[-1]
+    assert usage_chunk.choices == []
+    assert usage_chunk.usage.completion_tokens == 5
+    assert fake.usages[-1].stream and fake.usages[-1].completed
+
+
+def test_openai_max_tokens_cuts_the_answer(openai_sdk):
+    completion = openai_sdk.chat.completions.create(
+        model=OPENAI_MODEL,
+        messages=[{"role": "user", "content": "one two three four five"}],
+        max_completion_tokens=3,
+    )
+
+    assert completion.choices[0].message.content == "Echo: one two"
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage.completion_tokens == 3
+
+
+def test_openai_tool_call_when_asked_to_use_the_tool(openai_sdk):
+    completion = openai_sdk.chat.completions.create(
+        model=OPENAI_MODEL,
+        messages=[{"role": "user", "content": "Please use the tool to find refunds"}],
+        tools=[SEARCH_TOOL_OPENAI],
+    )
+
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    call = choice.message.tool_calls[0]
+    assert call.id.startswith("call_")
+    assert call.function.name == "search"
+    assert json.loads(call.function.arguments) == {"query": "Please use the tool to find refunds"}
+
+
+def test_openai_tool_result_gets_a_text_answer(openai_sdk):
+    completion = openai_sdk.chat.completions.create(
+        model=OPENAI_MODEL,
+        messages=[
+            {"role": "user", "content": "use the tool"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{}"}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "3 refunds"},
+        ],
+        tools=[SEARCH_TOOL_OPENAI],
+    )
+
+    assert completion.choices[0].message.content == "Echo: 3 refunds"
+
+
+def test_openai_streamed_forced_tool_call(openai_sdk):
+    lookup_tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    stream = openai_sdk.chat.completions.create(
+        model=OPENAI_MODEL,
+        messages=[{"role": "user", "content": "invoice 42"}],
+        tools=[SEARCH_TOOL_OPENAI, lookup_tool],
+        tool_choice={"type": "function", "function": {"name": "lookup"}},
+        stream=True,
+    )
+    chunks = list(stream)
+
+    deltas = [call for chunk in chunks for call in (chunk.choices[0].delta.tool_calls or [])]
+    assert deltas[0].id.startswith("call_") and deltas[0].function.name == "lookup"
+    arguments = "".join(delta.function.arguments or "" for delta in deltas)
+    assert json.loads(arguments) == {"query": "invoice 42"}
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_openai_embeddings_are_deterministic(openai_sdk):
+    first = openai_sdk.embeddings.create(model="text-embedding-3-small", input=["alpha", "beta"])
+    second = openai_sdk.embeddings.create(model="text-embedding-3-small", input="alpha", encoding_format="float")
+
+    assert len(first.data) == 2 and len(first.data[0].embedding) == 8
+    assert first.data[0].embedding == pytest.approx(second.data[0].embedding, abs=1e-6)
+    assert first.data[0].embedding != first.data[1].embedding
+    assert first.usage.prompt_tokens == 2 * 2  # len(text) // 4 + 1 per input
+
+
+def test_models_list_in_both_shapes(fake, openai_sdk):
+    assert OPENAI_MODEL in [model.id for model in openai_sdk.models.list()]
+    status, _, body = raw_request(fake, "GET", "/v1/models", headers={"anthropic-version": "2023-06-01"})
+    assert status == 200 and json.loads(body)["data"][0]["type"] == "model"
+
+
+def test_openai_requires_an_api_key(fake):
+    status, _, body = raw_request(
+        fake, "POST", "/v1/chat/completions", {"model": OPENAI_MODEL, "messages": [{"role": "user", "content": "x"}]}
+    )
+    assert status == 401
+    assert json.loads(body)["error"]["code"] == "invalid_api_key"
+
+
+# Anthropic
+
+
+def test_anthropic_message_echoes(anthropic_sdk):
+    message = anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL,
+        max_tokens=100,
+        system="Be brief.",
+        messages=[{"role": "user", "content": [{"type": "text", "text": "hello"}, {"type": "text", "text": "there"}]}],
+    )
+
+    assert message.id.startswith("msg_")
+    assert message.model == ANTHROPIC_MODEL
+    assert message.content[0].text == "Echo: hello there"
+    assert message.stop_reason == "end_turn"
+    assert message.usage.output_tokens == 3
+    assert message.usage.input_tokens > 0
+
+
+def test_anthropic_stop_sequence_and_max_tokens(anthropic_sdk):
+    stopped = anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL,
+        max_tokens=100,
+        stop_sequences=["STOP"],
+        messages=[{"role": "user", "content": "go on STOP here"}],
+    )
+    cut = anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=2, messages=[{"role": "user", "content": "a b c d"}]
+    )
+
+    assert (stopped.content[0].text, stopped.stop_reason, stopped.stop_sequence) == ("Echo: go on ", "stop_sequence", "STOP")
+    assert (cut.content[0].text, cut.stop_reason) == ("Echo: a", "max_tokens")
+
+
+def test_anthropic_stream_parses_with_the_sdk(fake, anthropic_sdk):
+    with anthropic_sdk.messages.stream(
+        model=ANTHROPIC_MODEL, max_tokens=100, messages=[{"role": "user", "content": "streamed words here"}]
+    ) as stream:
+        pieces = list(stream.text_stream)
+        final = stream.get_final_message()
+
+    assert "".join(pieces) == "Echo: streamed words here"
+    assert len(pieces) == 4
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == 4
+    assert fake.usages[-1].provider == "anthropic" and fake.usages[-1].stream
+
+
+def test_anthropic_tool_use_plain_and_streamed(anthropic_sdk):
+    message = anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL,
+        max_tokens=100,
+        tools=[SEARCH_TOOL_ANTHROPIC],
+        tool_choice={"type": "any"},
+        messages=[{"role": "user", "content": "refunds in May"}],
+    )
+    with anthropic_sdk.messages.stream(
+        model=ANTHROPIC_MODEL,
+        max_tokens=100,
+        tools=[SEARCH_TOOL_ANTHROPIC],
+        messages=[{"role": "user", "content": "Use the tool for refunds"}],
+    ) as stream:
+        streamed = stream.get_final_message()
+
+    assert message.stop_reason == "tool_use"
+    assert message.content[0].type == "tool_use" and message.content[0].id.startswith("toolu_")
+    assert (message.content[0].name, message.content[0].input) == ("search", {"query": "refunds in May"})
+    assert streamed.stop_reason == "tool_use"
+    assert streamed.content[0].input == {"query": "Use the tool for refunds"}
+
+
+def test_anthropic_refuses_missing_key_version_or_max_tokens(fake):
+    body = {"model": ANTHROPIC_MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
+    no_key = raw_request(fake, "POST", "/v1/messages", body, {"anthropic-version": "2023-06-01"})
+    no_version = raw_request(fake, "POST", "/v1/messages", body, {"x-api-key": "k"})
+    no_max_tokens = raw_request(
+        fake,
+        "POST",
+        "/v1/messages",
+        {key: value for key, value in body.items() if key != "max_tokens"},
+        {"x-api-key": "k", "anthropic-version": "2023-06-01"},
+    )
+
+    assert no_key[0] == 401 and json.loads(no_key[2])["error"]["type"] == "authentication_error"
+    assert no_version[0] == 400 and json.loads(no_version[2])["type"] == "error"
+    assert no_max_tokens[0] == 400 and "max_tokens" in json.loads(no_max_tokens[2])["error"]["message"]
+
+
+# Faults
+
+
+def test_status_fault_sends_retry_after_then_recovers(fake, openai_sdk):
+    fake.enqueue(Fault(path="/v1/chat/completions", status=429, headers={"Retry-After": "7"}))
+    body = {"model": OPENAI_MODEL, "messages": [{"role": "user", "content": "hi"}]}
+    auth = {"Authorization": "Bearer sk-test"}
+
+    status, headers, payload = raw_request(fake, "POST", "/v1/chat/completions", body, auth)
+    retried = raw_request(fake, "POST", "/v1/chat/completions", body, auth)
+
+    assert status == 429 and headers["Retry-After"] == "7"
+    assert json.loads(payload)["error"]["code"] == "rate_limit_exceeded"
+    assert retried[0] == 200
+    assert fake.pending_faults == []
+
+
+def test_faults_wait_for_their_path_and_repeat(fake, openai_sdk, anthropic_sdk):
+    fake.enqueue(Fault(path="/v1/messages", status=529, times=2))
+
+    openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "ok"}])
+    for _ in range(2):
+        with pytest.raises(anthropic.APIStatusError) as failure:
+            anthropic_sdk.messages.create(
+                model=ANTHROPIC_MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}]
+            )
+        assert failure.value.status_code == 529
+        assert failure.value.body["error"]["type"] == "overloaded_error"
+    assert anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}]
+    ).content
+
+
+def test_drop_after_chunks_breaks_the_stream(fake, openai_sdk):
+    fake.enqueue(Fault(drop_after_chunks=3))
+    received = []
+
+    with pytest.raises(Exception):  # The SDK surfaces the transport's incomplete-body error.
+        for chunk in openai_sdk.chat.completions.create(
+            model=OPENAI_MODEL, messages=[{"role": "user", "content": "a b c d e f"}], stream=True
+        ):
+            received.append(chunk)
+
+    assert len(received) == 3
+    usage = fake.usages[-1]
+    assert (usage.completed, usage.output_tokens) == (False, 2)
+    assert fake.disconnects == []  # The fake hung up; that is not a client disconnect.
+
+
+def test_close_connection_gives_no_response(fake, openai_sdk):
+    fake.enqueue(Fault(close_connection=True))
+
+    with pytest.raises(openai.APIConnectionError):
+        openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+
+
+def test_slow_long_stream_and_delay_before_headers(fake, openai_sdk):
+    fake.enqueue(Fault(delay_before_headers=0.2, chunk_delay=0.005, filler_words=40))
+    started = time.monotonic()
+
+    chunks = list(
+        openai_sdk.chat.completions.create(
+            model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    )
+
+    assert time.monotonic() - started >= 0.2 + 40 * 0.005
+    assert len([chunk for chunk in chunks if chunk.choices[0].delta.content]) == 42
+
+
+def test_client_timeout_while_waiting_for_headers_is_a_disconnect(fake):
+    fake.enqueue(Fault(delay_before_headers=3))
+    client = openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0, timeout=0.2)
+
+    with pytest.raises(openai.APITimeoutError):
+        client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+    gave_up_at = time.monotonic()
+
+    disconnect = fake.wait_for_disconnect(timeout=2)
+    assert disconnect.stage == "before_headers"
+    assert disconnect.noticed_at - gave_up_at < 1.0
+
+
+# Disconnects
+
+
+def test_client_disconnect_mid_stream_is_noticed_promptly(fake, openai_sdk):
+    fake.chunk_delay = 0.3
+    stream = openai_sdk.chat.completions.create(
+        model=OPENAI_MODEL, messages=[{"role": "user", "content": "a slow answer of many words"}], stream=True
+    )
+    next(iter(stream))
+    stream.close()
+    closed_at = time.monotonic()
+
+    disconnect = fake.wait_for_disconnect(timeout=2)
+
+    assert disconnect.path == "/v1/chat/completions"
+    assert disconnect.model == OPENAI_MODEL
+    assert disconnect.stage == "streaming"
+    assert 0 <= disconnect.noticed_at - closed_at < 1.0
+    assert fake.usages[-1].completed is False
+
+
+def test_wait_for_disconnect_times_out(fake):
+    with pytest.raises(TimeoutError):
+        fake.wait_for_disconnect(timeout=0.05)
+
+
+# Prompt caching and billing
+
+
+def test_anthropic_prompt_cache_writes_then_reads(fake, anthropic_sdk):
+    def ask(question):
+        return anthropic_sdk.messages.create(
+            model=ANTHROPIC_MODEL,
+            max_tokens=50,
+            system=[{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
+            messages=[{"role": "user", "content": question}],
+        ).usage
+
+    first = ask("first question")
+    second = ask("second question")
+
+    assert first.cache_read_input_tokens == 0
+    assert first.cache_creation_input_tokens >= 1024
+    assert second.cache_read_input_tokens == first.cache_creation_input_tokens
+    assert second.cache_creation_input_tokens == 0
+    assert second.input_tokens == first.input_tokens  # Only the question is billed in full.
+
+
+def test_anthropic_prompt_cache_needs_the_minimum_and_the_same_key(fake, anthropic_sdk):
+    short_system = [{"type": "text", "text": "Short prompt.", "cache_control": {"type": "ephemeral"}}]
+    short = anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=5, system=short_system, messages=[{"role": "user", "content": "x"}]
+    )
+    long_system = [{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=5, system=long_system, messages=[{"role": "user", "content": "x"}]
+    )
+    other_key = anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="sk-ant-other", max_retries=0)
+    other = other_key.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=5, system=long_system, messages=[{"role": "user", "content": "x"}]
+    )
+
+    assert short.usage.cache_creation_input_tokens == 0
+    assert other.usage.cache_read_input_tokens == 0
+    assert other.usage.cache_creation.ephemeral_1h_input_tokens > 0
+
+
+def test_anthropic_cache_follows_a_growing_conversation(fake, anthropic_sdk):
+    system = [{"type": "text", "text": LONG_SYSTEM_PROMPT}]
+
+    def marked(text):
+        return {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+
+    first = anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=5, system=system, messages=[{"role": "user", "content": [marked("turn one")]}]
+    )
+    second = anthropic_sdk.messages.create(
+        model=ANTHROPIC_MODEL,
+        max_tokens=5,
+        system=system,
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "turn one"}]},
+            {"role": "assistant", "content": "Echo: turn one"},
+            {"role": "user", "content": [marked("turn two")]},
+        ],
+    )
+
+    assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
+    assert second.usage.cache_creation_input_tokens > 0
+
+
+def test_openai_automatic_prefix_caching(fake, openai_sdk):
+    def ask(question):
+        return openai_sdk.chat.completions.create(
+            model=OPENAI_MODEL,
+            messages=[{"role": "system", "content": LONG_SYSTEM_PROMPT}, {"role": "user", "content": question}],
+        ).usage
+
+    first = ask("first question")
+    second = ask("second question")
+
+    assert first.prompt_tokens_details.cached_tokens == 0
+    assert second.prompt_tokens_details.cached_tokens >= 1024
+    assert second.prompt_tokens_details.cached_tokens % 128 == 0
+    assert second.prompt_tokens_details.cached_tokens <= second.prompt_tokens
+    assert fake.usages[-1].cache_read_tokens == second.prompt_tokens_details.cached_tokens
+
+
+def test_bill_prices_every_answer(fake, openai_sdk, anthropic_sdk):
+    openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "a b"}])
+    anthropic_sdk.messages.create(model=ANTHROPIC_MODEL, max_tokens=9, messages=[{"role": "user", "content": "c"}])
+    totals = fake.usage_totals()
+    openai_usage, anthropic_usage = totals[OPENAI_MODEL], totals[ANTHROPIC_MODEL]
+
+    bill = fake.bill_usd({OPENAI_MODEL: Price(input=1.0, output=2.0), "*": Price(input=3.0, output=15.0)})
+
+    expected = (
+        openai_usage.input_tokens * 1.0
+        + openai_usage.output_tokens * 2.0
+        + anthropic_usage.input_tokens * 3.0
+        + anthropic_usage.output_tokens * 15.0
+    ) / 1_000_000
+    assert bill == pytest.approx(expected)
+    with pytest.raises(KeyError):
+        fake.bill_usd({OPENAI_MODEL: Price(input=1.0, output=2.0)})
+
+
+def test_reset_forgets_everything(fake, openai_sdk):
+    openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+    fake.enqueue(Fault(status=500))
+    fake.chunk_delay = 1.0
+
+    fake.reset()
+
+    assert (fake.requests, fake.usages, fake.pending_faults, fake.chunk_delay) == ([], [], [], 0.0)
+    assert fake.usage_totals() == {}
+
+
+# Standalone
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_standalone_server_and_control_endpoints():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakeprovider", "--port", str(port)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "listening" in process.stdout.readline()
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-bench", max_retries=0)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("POST", "/_fake/faults", body=json.dumps({"status": 503}))
+        assert connection.getresponse().read() == b'{"queued":1}'
+
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+
+        connection.request("GET", "/_fake/usage")
+        assert json.loads(connection.getresponse().read())[OPENAI_MODEL]["requests"] == 1
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
