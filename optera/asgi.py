@@ -13,10 +13,12 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_application = get_asgi_application()
 
-from proxy.edge import PathDispatcher, ProxyApplication  # noqa: E402
+from proxy.edge import Lifespan, PathDispatcher, ProxyApplication  # noqa: E402
 
+proxy_application = ProxyApplication()
 application = ProtocolTypeRouter(
     {
-        "http": PathDispatcher(proxy=ProxyApplication(), fallback=django_application),
+        "http": PathDispatcher(proxy=proxy_application, fallback=django_application),
+        "lifespan": Lifespan(proxy_application),
     }
 )

@@ -26,6 +26,8 @@ def broker_url():
     """Return the broker URL: Redis, or the database the Django settings point at."""
     from django.conf import settings
 
+    if settings.CELERY_BROKER_URL:
+        return settings.CELERY_BROKER_URL
     if settings.REDIS_URL:
         return settings.REDIS_URL
     database = settings.DATABASES["default"]

@@ -151,6 +151,8 @@ LOGGING = {
 
 # Celery: Redis as broker when configured; otherwise kombu's SQLAlchemy transport on our own
 # PostgreSQL, so the embedded default needs no extra server. Results are not kept.
+# An explicit broker (e.g. RabbitMQ) wins over both.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

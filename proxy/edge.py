@@ -42,9 +42,30 @@ class PathDispatcher:
         return await self.fallback(scope, receive, send)
 
 
+class Lifespan:
+    """ASGI lifespan for servers that send it (uvicorn): flush logs and close connections on shutdown."""
+
+    def __init__(self, proxy):
+        self.proxy = proxy
+
+    async def __call__(self, scope, receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.proxy.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
 class ProxyApplication:
     def __init__(self):
         self._runtime = None
+
+    async def shutdown(self):
+        if self._runtime is not None:
+            await self._runtime.close()
 
     @property
     def runtime(self):

@@ -26,6 +26,11 @@ class ProxyRuntime:
         self._key_use_reported = {}
         self._background = set()
 
+    async def close(self):
+        """Write buffered logs and close the upstream connections."""
+        await self.logs.flush()
+        await self.upstream.close()
+
     def run_in_background(self, coroutine):
         """Start a task that outlives the request; keep a reference so it is not collected."""
         task = asyncio.ensure_future(coroutine)

@@ -67,6 +67,10 @@ class UpstreamClient:
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
         return self._session
 
+    async def close(self):
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
     async def get(self, url, headers):
         return await self._get_session().get(url, headers=headers)
 

@@ -18,19 +18,9 @@ from tests.fakeprovider import FakeProvider, Fault, Price
 
 ANTHROPIC_MODEL = "claude-haiku-4-5"
 OPENAI_MODEL = "gpt-4o-mini"
-SEARCH_TOOL_OPENAI = {
-    "type": "function",
-    "function": {
-        "name": "search",
-        "description": "Search the docs.",
-        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
-    },
-}
-SEARCH_TOOL_ANTHROPIC = {
-    "name": "search",
-    "description": "Search the docs.",
-    "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}},
-}
+QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"}}}
+SEARCH_TOOL_OPENAI = {"type": "function", "function": {"name": "search", "parameters": QUERY_SCHEMA}}
+SEARCH_TOOL_ANTHROPIC = {"name": "search", "description": "Search the docs.", "input_schema": QUERY_SCHEMA}
 # About 2,500 estimated tokens: over the 1,024-token minimum both providers cache from.
 LONG_SYSTEM_PROMPT = "You are a careful assistant who answers questions about invoices. " * 150
 
@@ -57,20 +47,28 @@ def openai_sdk(fake):
 
 @pytest.fixture
 def anthropic_sdk(fake):
-    with anthropic.Anthropic(
-        base_url=fake.anthropic_base_url, api_key="sk-ant-test", max_retries=0, timeout=5
-    ) as client:
+    with anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="sk-ant-test", max_retries=0, timeout=5) as client:
         yield client
 
 
-def raw_request(fake, method, path, body=None, headers=None, timeout=5):
+def chat(client, content, **options):
+    """Ask the OpenAI SDK for a chat completion of one user message."""
+    return client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": content}], **options)
+
+
+def message(client, content, max_tokens=100, **options):
+    """Ask the Anthropic SDK for a message answering one user message."""
+    return client.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=max_tokens, messages=[{"role": "user", "content": content}], **options
+    )
+
+
+def raw_request(fake, method, path, body=None, headers=None):
     """Send one request over a fresh connection; return (status, headers, body bytes)."""
-    connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=timeout)
+    connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
     try:
         payload = json.dumps(body).encode() if body is not None else None
-        connection.request(
-            method, path, body=payload, headers={"Content-Type": "application/json", **(headers or {})}
-        )
+        connection.request(method, path, body=payload, headers={"Content-Type": "application/json", **(headers or {})})
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
@@ -106,30 +104,19 @@ def test_openai_chat_echoes_the_last_user_message(fake, openai_sdk):
 
 
 def test_openai_stream_with_usage_reassembles_the_answer(fake, openai_sdk):
-    stream = openai_sdk.chat.completions.create(
-        model=OPENAI_MODEL,
-        messages=[{"role": "user", "content": "stream these four words"}],
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    chunks = list(stream)
+    chunks = list(chat(openai_sdk, "stream these four words", stream=True, stream_options={"include_usage": True}))
 
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     assert text == "Echo: stream these four words"
     assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == "stop"
-    usage_chunk = chunks[-1]
-    assert usage_chunk.choices == []
-    assert usage_chunk.usage.completion_tokens == 5
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage.completion_tokens == 5
     assert fake.usages[-1].stream and fake.usages[-1].completed
 
 
 def test_openai_max_tokens_cuts_the_answer(openai_sdk):
-    completion = openai_sdk.chat.completions.create(
-        model=OPENAI_MODEL,
-        messages=[{"role": "user", "content": "one two three four five"}],
-        max_completion_tokens=3,
-    )
+    completion = chat(openai_sdk, "one two three four five", max_completion_tokens=3)
 
     assert completion.choices[0].message.content == "Echo: one two"
     assert completion.choices[0].finish_reason == "length"
@@ -137,11 +124,7 @@ def test_openai_max_tokens_cuts_the_answer(openai_sdk):
 
 
 def test_openai_tool_call_when_asked_to_use_the_tool(openai_sdk):
-    completion = openai_sdk.chat.completions.create(
-        model=OPENAI_MODEL,
-        messages=[{"role": "user", "content": "Please use the tool to find refunds"}],
-        tools=[SEARCH_TOOL_OPENAI],
-    )
+    completion = chat(openai_sdk, "Please use the tool to find refunds", tools=[SEARCH_TOOL_OPENAI])
 
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -153,17 +136,12 @@ def test_openai_tool_call_when_asked_to_use_the_tool(openai_sdk):
 
 
 def test_openai_tool_result_gets_a_text_answer(openai_sdk):
+    call = {"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{}"}}
     completion = openai_sdk.chat.completions.create(
         model=OPENAI_MODEL,
         messages=[
             {"role": "user", "content": "use the tool"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{}"}}
-                ],
-            },
+            {"role": "assistant", "content": None, "tool_calls": [call]},
             {"role": "tool", "tool_call_id": "call_1", "content": "3 refunds"},
         ],
         tools=[SEARCH_TOOL_OPENAI],
@@ -174,19 +152,12 @@ def test_openai_tool_result_gets_a_text_answer(openai_sdk):
 
 def test_openai_streamed_forced_tool_call(openai_sdk):
     lookup_tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
-    stream = openai_sdk.chat.completions.create(
-        model=OPENAI_MODEL,
-        messages=[{"role": "user", "content": "invoice 42"}],
-        tools=[SEARCH_TOOL_OPENAI, lookup_tool],
-        tool_choice={"type": "function", "function": {"name": "lookup"}},
-        stream=True,
-    )
-    chunks = list(stream)
+    forced = {"type": "function", "function": {"name": "lookup"}}
+    chunks = list(chat(openai_sdk, "invoice 42", tools=[SEARCH_TOOL_OPENAI, lookup_tool], tool_choice=forced, stream=True))
 
     deltas = [call for chunk in chunks for call in (chunk.choices[0].delta.tool_calls or [])]
     assert deltas[0].id.startswith("call_") and deltas[0].function.name == "lookup"
-    arguments = "".join(delta.function.arguments or "" for delta in deltas)
-    assert json.loads(arguments) == {"query": "invoice 42"}
+    assert json.loads("".join(delta.function.arguments or "" for delta in deltas)) == {"query": "invoice 42"}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
@@ -207,42 +178,33 @@ def test_models_list_in_both_shapes(fake, openai_sdk):
 
 
 def test_openai_requires_an_api_key(fake):
-    status, _, body = raw_request(
-        fake, "POST", "/v1/chat/completions", {"model": OPENAI_MODEL, "messages": [{"role": "user", "content": "x"}]}
-    )
+    body = {"model": OPENAI_MODEL, "messages": [{"role": "user", "content": "x"}]}
+    status, _, payload = raw_request(fake, "POST", "/v1/chat/completions", body)
     assert status == 401
-    assert json.loads(body)["error"]["code"] == "invalid_api_key"
+    assert json.loads(payload)["error"]["code"] == "invalid_api_key"
 
 
 # Anthropic
 
 
 def test_anthropic_message_echoes(anthropic_sdk):
-    message = anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL,
-        max_tokens=100,
-        system="Be brief.",
-        messages=[{"role": "user", "content": [{"type": "text", "text": "hello"}, {"type": "text", "text": "there"}]}],
+    content = [{"type": "text", "text": "hello"}, {"type": "text", "text": "there"}]
+    answer = message(anthropic_sdk, content, system="Be brief.")
+    counted = anthropic_sdk.messages.count_tokens(
+        model=ANTHROPIC_MODEL, system="Be brief.", messages=[{"role": "user", "content": content}]
     )
 
-    assert message.id.startswith("msg_")
-    assert message.model == ANTHROPIC_MODEL
-    assert message.content[0].text == "Echo: hello there"
-    assert message.stop_reason == "end_turn"
-    assert message.usage.output_tokens == 3
-    assert message.usage.input_tokens > 0
+    assert answer.id.startswith("msg_")
+    assert answer.model == ANTHROPIC_MODEL
+    assert answer.content[0].text == "Echo: hello there"
+    assert answer.stop_reason == "end_turn"
+    assert answer.usage.output_tokens == 3
+    assert answer.usage.input_tokens == counted.input_tokens > 0
 
 
 def test_anthropic_stop_sequence_and_max_tokens(anthropic_sdk):
-    stopped = anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL,
-        max_tokens=100,
-        stop_sequences=["STOP"],
-        messages=[{"role": "user", "content": "go on STOP here"}],
-    )
-    cut = anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL, max_tokens=2, messages=[{"role": "user", "content": "a b c d"}]
-    )
+    stopped = message(anthropic_sdk, "go on STOP here", stop_sequences=["STOP"])
+    cut = message(anthropic_sdk, "a b c d", max_tokens=2)
 
     assert (stopped.content[0].text, stopped.stop_reason, stopped.stop_sequence) == ("Echo: go on ", "stop_sequence", "STOP")
     assert (cut.content[0].text, cut.stop_reason) == ("Echo: a", "max_tokens")
@@ -255,21 +217,14 @@ def test_anthropic_stream_parses_with_the_sdk(fake, anthropic_sdk):
         pieces = list(stream.text_stream)
         final = stream.get_final_message()
 
-    assert "".join(pieces) == "Echo: streamed words here"
-    assert len(pieces) == 4
+    assert pieces == ["Echo:", " streamed", " words", " here"]
     assert final.stop_reason == "end_turn"
     assert final.usage.output_tokens == 4
     assert fake.usages[-1].provider == "anthropic" and fake.usages[-1].stream
 
 
 def test_anthropic_tool_use_plain_and_streamed(anthropic_sdk):
-    message = anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL,
-        max_tokens=100,
-        tools=[SEARCH_TOOL_ANTHROPIC],
-        tool_choice={"type": "any"},
-        messages=[{"role": "user", "content": "refunds in May"}],
-    )
+    forced = message(anthropic_sdk, "refunds in May", tools=[SEARCH_TOOL_ANTHROPIC], tool_choice={"type": "any"})
     with anthropic_sdk.messages.stream(
         model=ANTHROPIC_MODEL,
         max_tokens=100,
@@ -278,23 +233,20 @@ def test_anthropic_tool_use_plain_and_streamed(anthropic_sdk):
     ) as stream:
         streamed = stream.get_final_message()
 
-    assert message.stop_reason == "tool_use"
-    assert message.content[0].type == "tool_use" and message.content[0].id.startswith("toolu_")
-    assert (message.content[0].name, message.content[0].input) == ("search", {"query": "refunds in May"})
+    assert forced.stop_reason == "tool_use"
+    assert forced.content[0].type == "tool_use" and forced.content[0].id.startswith("toolu_")
+    assert (forced.content[0].name, forced.content[0].input) == ("search", {"query": "refunds in May"})
     assert streamed.stop_reason == "tool_use"
     assert streamed.content[0].input == {"query": "Use the tool for refunds"}
 
 
 def test_anthropic_refuses_missing_key_version_or_max_tokens(fake):
     body = {"model": ANTHROPIC_MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
+    without_max_tokens = {key: value for key, value in body.items() if key != "max_tokens"}
     no_key = raw_request(fake, "POST", "/v1/messages", body, {"anthropic-version": "2023-06-01"})
     no_version = raw_request(fake, "POST", "/v1/messages", body, {"x-api-key": "k"})
     no_max_tokens = raw_request(
-        fake,
-        "POST",
-        "/v1/messages",
-        {key: value for key, value in body.items() if key != "max_tokens"},
-        {"x-api-key": "k", "anthropic-version": "2023-06-01"},
+        fake, "POST", "/v1/messages", without_max_tokens, {"x-api-key": "k", "anthropic-version": "2023-06-01"}
     )
 
     assert no_key[0] == 401 and json.loads(no_key[2])["error"]["type"] == "authentication_error"
@@ -305,7 +257,7 @@ def test_anthropic_refuses_missing_key_version_or_max_tokens(fake):
 # Faults
 
 
-def test_status_fault_sends_retry_after_then_recovers(fake, openai_sdk):
+def test_status_fault_sends_retry_after_then_recovers(fake):
     fake.enqueue(Fault(path="/v1/chat/completions", status=429, headers={"Retry-After": "7"}))
     body = {"model": OPENAI_MODEL, "messages": [{"role": "user", "content": "hi"}]}
     auth = {"Authorization": "Bearer sk-test"}
@@ -322,30 +274,24 @@ def test_status_fault_sends_retry_after_then_recovers(fake, openai_sdk):
 def test_faults_wait_for_their_path_and_repeat(fake, openai_sdk, anthropic_sdk):
     fake.enqueue(Fault(path="/v1/messages", status=529, times=2))
 
-    openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "ok"}])
+    chat(openai_sdk, "not for me")
     for _ in range(2):
         with pytest.raises(anthropic.APIStatusError) as failure:
-            anthropic_sdk.messages.create(
-                model=ANTHROPIC_MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}]
-            )
+            message(anthropic_sdk, "x")
         assert failure.value.status_code == 529
         assert failure.value.body["error"]["type"] == "overloaded_error"
-    assert anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}]
-    ).content
+    assert message(anthropic_sdk, "x").content
 
 
 def test_drop_after_chunks_breaks_the_stream(fake, openai_sdk):
     fake.enqueue(Fault(drop_after_chunks=3))
     received = []
 
-    with pytest.raises(Exception):  # The SDK surfaces the transport's incomplete-body error.
-        for chunk in openai_sdk.chat.completions.create(
-            model=OPENAI_MODEL, messages=[{"role": "user", "content": "a b c d e f"}], stream=True
-        ):
+    with pytest.raises(openai.APIConnectionError):
+        for chunk in chat(openai_sdk, "a b c d e f", stream=True):
             received.append(chunk)
 
-    assert len(received) == 3
+    assert len(received) == 3  # The role chunk, then "Echo:" and " a".
     usage = fake.usages[-1]
     assert (usage.completed, usage.output_tokens) == (False, 2)
     assert fake.disconnects == []  # The fake hung up; that is not a client disconnect.
@@ -355,18 +301,14 @@ def test_close_connection_gives_no_response(fake, openai_sdk):
     fake.enqueue(Fault(close_connection=True))
 
     with pytest.raises(openai.APIConnectionError):
-        openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+        chat(openai_sdk, "x")
 
 
-def test_slow_long_stream_and_delay_before_headers(fake, openai_sdk):
+def test_slow_long_stream_after_delayed_headers(fake, openai_sdk):
     fake.enqueue(Fault(delay_before_headers=0.2, chunk_delay=0.005, filler_words=40))
     started = time.monotonic()
 
-    chunks = list(
-        openai_sdk.chat.completions.create(
-            model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}], stream=True
-        )
-    )
+    chunks = list(chat(openai_sdk, "x", stream=True))
 
     assert time.monotonic() - started >= 0.2 + 40 * 0.005
     assert len([chunk for chunk in chunks if chunk.choices[0].delta.content]) == 42
@@ -374,10 +316,10 @@ def test_slow_long_stream_and_delay_before_headers(fake, openai_sdk):
 
 def test_client_timeout_while_waiting_for_headers_is_a_disconnect(fake):
     fake.enqueue(Fault(delay_before_headers=3))
-    client = openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0, timeout=0.2)
+    impatient = openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0, timeout=0.2)
 
     with pytest.raises(openai.APITimeoutError):
-        client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+        chat(impatient, "x")
     gave_up_at = time.monotonic()
 
     disconnect = fake.wait_for_disconnect(timeout=2)
@@ -390,18 +332,14 @@ def test_client_timeout_while_waiting_for_headers_is_a_disconnect(fake):
 
 def test_client_disconnect_mid_stream_is_noticed_promptly(fake, openai_sdk):
     fake.chunk_delay = 0.3
-    stream = openai_sdk.chat.completions.create(
-        model=OPENAI_MODEL, messages=[{"role": "user", "content": "a slow answer of many words"}], stream=True
-    )
+    stream = chat(openai_sdk, "a slow answer of many words", stream=True)
     next(iter(stream))
     stream.close()
     closed_at = time.monotonic()
 
     disconnect = fake.wait_for_disconnect(timeout=2)
 
-    assert disconnect.path == "/v1/chat/completions"
-    assert disconnect.model == OPENAI_MODEL
-    assert disconnect.stage == "streaming"
+    assert (disconnect.path, disconnect.model, disconnect.stage) == ("/v1/chat/completions", OPENAI_MODEL, "streaming")
     assert 0 <= disconnect.noticed_at - closed_at < 1.0
     assert fake.usages[-1].completed is False
 
@@ -415,16 +353,10 @@ def test_wait_for_disconnect_times_out(fake):
 
 
 def test_anthropic_prompt_cache_writes_then_reads(fake, anthropic_sdk):
-    def ask(question):
-        return anthropic_sdk.messages.create(
-            model=ANTHROPIC_MODEL,
-            max_tokens=50,
-            system=[{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
-            messages=[{"role": "user", "content": question}],
-        ).usage
+    system = [{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
 
-    first = ask("first question")
-    second = ask("second question")
+    first = message(anthropic_sdk, "first question", system=system).usage
+    second = message(anthropic_sdk, "second question", system=system).usage
 
     assert first.cache_read_input_tokens == 0
     assert first.cache_creation_input_tokens >= 1024
@@ -435,17 +367,11 @@ def test_anthropic_prompt_cache_writes_then_reads(fake, anthropic_sdk):
 
 def test_anthropic_prompt_cache_needs_the_minimum_and_the_same_key(fake, anthropic_sdk):
     short_system = [{"type": "text", "text": "Short prompt.", "cache_control": {"type": "ephemeral"}}]
-    short = anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL, max_tokens=5, system=short_system, messages=[{"role": "user", "content": "x"}]
-    )
     long_system = [{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
-    anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL, max_tokens=5, system=long_system, messages=[{"role": "user", "content": "x"}]
-    )
-    other_key = anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="sk-ant-other", max_retries=0)
-    other = other_key.messages.create(
-        model=ANTHROPIC_MODEL, max_tokens=5, system=long_system, messages=[{"role": "user", "content": "x"}]
-    )
+    short = message(anthropic_sdk, "x", system=short_system)
+    message(anthropic_sdk, "x", system=long_system)
+    with anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="sk-ant-other", max_retries=0) as other_key:
+        other = message(other_key, "x", system=long_system)
 
     assert short.usage.cache_creation_input_tokens == 0
     assert other.usage.cache_read_input_tokens == 0
@@ -456,11 +382,9 @@ def test_anthropic_cache_follows_a_growing_conversation(fake, anthropic_sdk):
     system = [{"type": "text", "text": LONG_SYSTEM_PROMPT}]
 
     def marked(text):
-        return {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+        return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
 
-    first = anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL, max_tokens=5, system=system, messages=[{"role": "user", "content": [marked("turn one")]}]
-    )
+    first = message(anthropic_sdk, marked("turn one"), system=system)
     second = anthropic_sdk.messages.create(
         model=ANTHROPIC_MODEL,
         max_tokens=5,
@@ -468,7 +392,7 @@ def test_anthropic_cache_follows_a_growing_conversation(fake, anthropic_sdk):
         messages=[
             {"role": "user", "content": [{"type": "text", "text": "turn one"}]},
             {"role": "assistant", "content": "Echo: turn one"},
-            {"role": "user", "content": [marked("turn two")]},
+            {"role": "user", "content": marked("turn two")},
         ],
     )
 
@@ -478,10 +402,8 @@ def test_anthropic_cache_follows_a_growing_conversation(fake, anthropic_sdk):
 
 def test_openai_automatic_prefix_caching(fake, openai_sdk):
     def ask(question):
-        return openai_sdk.chat.completions.create(
-            model=OPENAI_MODEL,
-            messages=[{"role": "system", "content": LONG_SYSTEM_PROMPT}, {"role": "user", "content": question}],
-        ).usage
+        messages = [{"role": "system", "content": LONG_SYSTEM_PROMPT}, {"role": "user", "content": question}]
+        return openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=messages).usage
 
     first = ask("first question")
     second = ask("second question")
@@ -494,8 +416,8 @@ def test_openai_automatic_prefix_caching(fake, openai_sdk):
 
 
 def test_bill_prices_every_answer(fake, openai_sdk, anthropic_sdk):
-    openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "a b"}])
-    anthropic_sdk.messages.create(model=ANTHROPIC_MODEL, max_tokens=9, messages=[{"role": "user", "content": "c"}])
+    chat(openai_sdk, "a b")
+    message(anthropic_sdk, "c")
     totals = fake.usage_totals()
     openai_usage, anthropic_usage = totals[OPENAI_MODEL], totals[ANTHROPIC_MODEL]
 
@@ -513,7 +435,7 @@ def test_bill_prices_every_answer(fake, openai_sdk, anthropic_sdk):
 
 
 def test_reset_forgets_everything(fake, openai_sdk):
-    openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+    chat(openai_sdk, "x")
     fake.enqueue(Fault(status=500))
     fake.chunk_delay = 1.0
 
@@ -526,14 +448,10 @@ def test_reset_forgets_everything(fake, openai_sdk):
 # Standalone
 
 
-def free_port():
+def test_standalone_server_and_control_endpoints():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_standalone_server_and_control_endpoints():
-    port = free_port()
+        port = probe.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fakeprovider", "--port", str(port)],
         cwd=Path(__file__).resolve().parent.parent,
@@ -543,17 +461,18 @@ def test_standalone_server_and_control_endpoints():
     try:
         assert "listening" in process.stdout.readline()
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-bench", max_retries=0)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        connection.request("POST", "/_fake/faults", body=json.dumps({"status": 503}))
-        assert connection.getresponse().read() == b'{"queued":1}'
+        control = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        control.request("POST", "/_fake/faults", body=json.dumps({"status": 503}))
+        assert control.getresponse().read() == b'{"queued":1}'
 
         with pytest.raises(openai.InternalServerError):
-            client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
-        client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": "x"}])
+            chat(client, "x")
+        chat(client, "x")
 
-        connection.request("GET", "/_fake/usage")
-        assert json.loads(connection.getresponse().read())[OPENAI_MODEL]["requests"] == 1
-        connection.close()
+        control.request("GET", "/_fake/usage")
+        assert json.loads(control.getresponse().read())[OPENAI_MODEL]["requests"] == 1
+        control.close()
+        client.close()
     finally:
         process.terminate()
-        process.wait(timeout=5)
+        assert process.wait(timeout=5) == 0  # SIGTERM stops it cleanly.

@@ -116,12 +116,13 @@ async def relay_stream(ctx, response, started, relay, *, prompt_body):
         failure = ("upstream_disconnected", "the upstream stream ended before the answer was complete")
     if failure is not None:
         response.close()
-        error_type, message = failure
         record.status_code = 502
-        record.error_type = error_type
-        await ctx.responder.chunk(relay.error_event(error_type, message))
+        record.error_type = failure[0]
+    # Accounted in the background so a client leaving during the last write cannot lose the record.
+    ctx.runtime.run_in_background(account_stream(ctx, relay.outcome, prompt_body))
+    if failure is not None:
+        await ctx.responder.chunk(relay.error_event(*failure))
     await ctx.responder.finish()
-    await account_stream(ctx, relay.outcome, prompt_body)
     return relay.outcome
 
 

@@ -80,7 +80,14 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
                 error_type=fault.error_type,
                 headers=exchange.extra_headers,
             )
-    return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # Unknown paths and methods get the provider's JSON error, as an SDK expects.
+        message = f"Invalid URL ({request.method} {request.path})"
+        return error_response(provider=provider, status=exc.status, message=message)
 
 
 async def control_usage(request: web.Request) -> web.Response:

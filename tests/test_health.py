@@ -1,0 +1,29 @@
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def test_healthz_and_readyz(optera_server, settings):
+    assert httpx.get(f"{optera_server.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{optera_server.url}/readyz")
+    assert ready.status_code == 200
+    expected = {"database": "ok", **({"redis": "ok"} if settings.REDIS_URL else {})}
+    assert ready.json()["checks"] == expected
+
+
+def test_readyz_reports_a_dead_redis(optera_server, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    ready = httpx.get(f"{optera_server.url}/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("error")
+
+
+def test_admin_login_is_served_with_its_css(optera_server):
+    page = httpx.get(f"{optera_server.url}/admin/login/")
+    assert page.status_code == 200 and "/static/admin/css/base.css" in page.text
+    css = httpx.get(f"{optera_server.url}/static/admin/css/base.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+def test_management_api_docs_are_served(optera_server):
+    assert httpx.get(f"{optera_server.url}/api/docs").status_code == 200
