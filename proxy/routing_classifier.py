@@ -70,13 +70,13 @@ CUES: dict[str, tuple[float, str, re.Pattern]] = {
     "proof": (1.8, "math proof/derivation", _words(
         r"prove", r"proof", r"show that", r"derive", r"theorem", r"lemma", r"diverges?",
         r"converges?", r"irrational", r"infinitely many", r"integer solutions", r"recurrence",
-        r"how many ways", r"refute", r"uniformly continuous")),
+        r"how many (?:\w+ )?ways", r"refute", r"uniformly continuous")),
     "math": (1.2, "non-trivial math", re.compile(r"[∫∑]|" + _words(
         r"integral", r"probability", r"expected (?:value|number)", r"odds", r"maximi[sz]e",
         r"minimi[sz]e", r"minimum (?:total|number)", r"divisible", r"combinatori\w*",
         r"arrangements?", r"equations?", r"primes?", r"remainder", r"factorial", r"modulo",
         r"polynomial", r"derivative", r"eigen\w*", r"(?:smallest|largest) (?:positive )?integer",
-        r"how fast", r"fermi estimate", r"\d+!").pattern)),
+        r"how fast", r"fermi estimate", r"\d+!", r"perfect squares?").pattern)),
     "puzzle": (1.5, "logic puzzle", _words(
         r"puzzle", r"riddle", r"knights?", r"knaves?", r"liars?", r"always (?:lies|tells the truth)",
         r"weighings?", r"balance scale", r"hats?", r"prisoners")),
@@ -110,10 +110,12 @@ CUES: dict[str, tuple[float, str, re.Pattern]] = {
         r"idiomatic", r"edge cases", r"serializ\w*", r"window functions?", r"streaks?",
         r"consecutive", r"recursive cte", r"exponential backoff", r"optimi[sz]e this",
         r"handl(?:es?|ing) (?:null|errors|ssr|months|overlaps|gaps|malformed)",
-        r"for each \w+, (?:find|return|compute)")),
+        r"for each \w+, (?:find|return|compute)", r"async/await",
+        r"(?:convert|port|translate|rewrite|migrate) (?:this|the|my|our) [\w./+#-]{0,30} ?"
+        r"(?:code|function|script|class|module|program|handler)")),
     "code_write": (0.6, "code to write", _words(
         r"write (?:a |an |the )?(?:\w+ ){0,2}(?:functions?|class|program|script|query|module|service|"
-        r"library|cli|api|server|hook|regex|decorator)",
+        r"library|cli|api|server|hook|regex|decorator|list comprehension|loop|snippet|command)",
         r"build (?:a|an) \w+ (?:hook|component|app)")),
     "debug": (1.3, "debugging", _words(
         r"error", r"exception", r"traceback", r"stack trace", r"bug", r"crash\w*", r"fails?",
@@ -144,7 +146,9 @@ CUES: dict[str, tuple[float, str, re.Pattern]] = {
         r"epilepsy", r"febrile", r"kidney", r"liver", r"thyroid", r"tsh", r"blood", r"insulin",
         r"diabet\w*", r"cancer", r"tumou?r", r"surgery", r"headaches?", r"vomit\w*", r"er",
         r"emergency", r"doctor", r"clinical", r"egfr", r"warfarin", r"seek care", r"diagnosis",
-        r"cardiolog\w*", r"chest", r"vaccines?", r"swallowed", r"fever", r"rash")),
+        r"cardiolog\w*", r"chest", r"vaccines?", r"swallowed", r"fever", r"rash", r"ibuprofen",
+        r"paracetamol", r"acetaminophen", r"aspirin", r"lithium", r"statins?", r"ssris?",
+        r"antidepressants?", r"bipolar", r"depression", r"hospital", r"pediatrician", r"gp")),
     "statistics": (1.2, "statistics/causal inference", _words(
         r"regression", r"p-?value", r"p ?[<=>] ?0?\.\d+", r"significan\w*", r"confound\w*",
         r"causal\w*", r"causation", r"a/b test", r"variance", r"bayes\w*", r"paradox",
@@ -153,9 +157,9 @@ CUES: dict[str, tuple[float, str, re.Pattern]] = {
         r"poem", r"limerick", r"story", r"stories", r"dialogue", r"song", r"lyrics", r"screenplay",
         r"narrative", r"eulogy", r"monologue", r"fable", r"cover letter")),
     "long_form": (1.0, "long-form writing", _words(
-        r"essay", r"article", r"speech", r"blog post", r"op-ed", r"whitepaper", r"report on",
-        r"research proposal", r"chapter", r"\d{3,}[- ]words?", r"(?:minutes|pages) (?:long|to read)",
-        r"detailed")),
+        r"(?:write|draft|compose|prepare|produce) (?:me )?(?:a|an) (?:[\w,'-]+ ){0,4}(?:essay|article|"
+        r"speech|blog post|op-ed|whitepaper|report|proposal|chapter|toast|cover letter|guide)",
+        r"(?:\d{1,3},\d{3}|\d{3,})[- ]words?", r"(?:minutes|pages) (?:long|to read)", r"detailed")),
     "form_constraint": (1.0, "strict form constraints", _words(
         r"exactly", r"without (?:using|ever|the letter|sounding)", r"never (?:uses?|says?|mentions?)",
         r"under \d+ words", r"rhyme scheme", r"iambic", r"first letters", r"every (?:sentence|line)",
@@ -183,6 +187,7 @@ CUES: dict[str, tuple[float, str, re.Pattern]] = {
         r"comma-separated", r"bullet(?:ed)? list", r"numbered list", r"(?:to|into) (?:json|yaml|csv)",
         r"json array", r"markdown table", r"iso 8601", r"12-hour", r"uppercase", r"lowercase",
         r"spell out", r"to (?:kilo|milli|centi)?(?:meters|grams|liters|litres)", r"to pounds",
+        r"change (?:this|these|it) .{0,20}\bto", r"dd/mm\S*", r"mm/dd\S*",
         r"to (?:miles|kilometers|celsius|fahrenheit|minutes|seconds|hours)")),
     "extract": (-2.2, "extraction from given text", _words(
         r"extract", r"pull (?:out|the)", r"get the .{0,30} from", r"list the .{0,20}mentioned",
@@ -247,7 +252,7 @@ SCALED: dict[str, tuple[float, str]] = {
     "brevity": (-1.2, "very short request"),
     "simple_code": (-1.5, "short, self-contained code request"),
     "code_debug": (1.4, "code or stack trace to work on"),
-    "code_payload": (0.4, "contains code"),
+    "code_payload": (1.0, "code to work on"),
     "long_input": (0.8, "long input"),
     "tools": (3.0, "tools/function calling"),
     "tool_loop": (2.5, "agentic tool loop"),
@@ -258,6 +263,9 @@ SCALED: dict[str, tuple[float, str]] = {
 }
 
 _HARD_CODE = ("code_hard", "systems", "debug", "proof", "math", "design")
+# Cues that describe a quick question; a long instruction is no quick question whatever its opening.
+_SHORT_ONLY = ("lookup", "faq", "chitchat", "simple_ask", "arithmetic")
+SHORT_MAX_WORDS = 16
 _CASUAL = {"whats": "what's", "hows": "how's", "dont": "don't", "cant": "can't", "im": "i'm",
            "u": "you", "pls": "please", "plz": "please", "ur": "your", "doesnt": "doesn't"}
 _CASUAL_WORD = re.compile(r"\b(?:" + "|".join(_CASUAL) + r")\b")
@@ -279,6 +287,9 @@ _CODE_LINE = re.compile(
 _STACK = re.compile(r"Traceback \(most recent|Exception in thread|\b[A-Z]\w{0,40}(?:Error|Exception):|"
                     r"panic:|^[ \t]{1,8}at [\w.$]{1,200}\([\w.]{1,100}:\d{1,6}\)|[Ss]egmentation fault",
                     re.MULTILINE)
+# A message that opens with a trace ("Traceback ...", "java.lang.NullPointerException: ...").
+_TRACE_START = re.compile(r"[ \t]*(?:Traceback \(most recent|Exception in thread|panic:|goroutine \d+ \[|"
+                          r"[\w.$]{1,200}(?:Error|Exception)\b)")
 # Plain substring tests (fast) that any text _STACK can match contains.
 _STACK_HINTS = ("Traceback", "Exception", "Error", "panic:", "egmentation fault", "\tat ", "  at ")
 _DEBUG_ASK = _words(r"why", r"fix", r"wrong", r"error", r"bug", r"fails?", r"leak\w*", r"crash\w*",
@@ -325,7 +336,8 @@ def _instruction(text: str) -> str:
     if not blocks:
         return ""
     first, last = blocks[0], blocks[-1]
-    if len(blocks) > 1 and (len(_CODE_LINE.findall(first)) >= 2 or _has_stack_trace(first)):
+    opening_line = first.split("\n", 1)[0]
+    if len(blocks) > 1 and (len(_CODE_LINE.findall(first)) >= 2 or _TRACE_START.match(opening_line)):
         instruction = last  # pasted code or a trace first, the question after it
     else:
         instruction = first
@@ -375,11 +387,15 @@ def extract_features(messages: list[dict], tools: list | None = None) -> dict[st
                 features[name] = 0.5
 
     words = len(_WORD.findall(instruction))
+    if words > SHORT_MAX_WORDS:
+        for name in _SHORT_ONLY:
+            features.pop(name, None)
     features["requirements"] = min(len(_REQUIREMENT.findall(instruction)), 8) / 2
     features["numbers"] = max(0, min(len(_NUMBER.findall(instruction)), 10) - 2) / 2
     features["questions"] = max(0, min(instruction.count("?"), 4) - 1)
     features["length"] = max(0, min(words, 80) - 20) / 20
-    features["brevity"] = 1.0 if words <= 6 else 0.5 if words <= 10 else 0.0
+    if 0 < words and len(last_user) <= 400:  # a short instruction over a long document is not brief
+        features["brevity"] = 1.0 if words <= 6 else 0.5 if words <= 10 else 0.0
     if "code_write" in features and words <= 14 and not any(name in features for name in _HARD_CODE):
         features["simple_code"] = 1.0
     code_lines = len(_CODE_LINE.findall(scanned)) + 3 * scanned.count("```")

@@ -1,0 +1,86 @@
+"""The local embedder: offline, 384 unit-length dimensions, meaningful distances."""
+
+import socket
+
+import numpy as np
+import pytest
+
+from cachestore.semantic.embedder import DIMENSIONS, LocalEmbedder, local_embedder
+
+
+@pytest.fixture(scope="module")
+def offline():
+    """Fail any connection attempt while the embedder loads and runs."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HF_HUB_OFFLINE", "1")
+    patch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the embedder tried to open a network connection")
+
+    patch.setattr(socket.socket, "connect", refuse)
+    patch.setattr(socket, "create_connection", refuse)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def embedder(offline):
+    return LocalEmbedder()
+
+
+def cosine(embedder, first, second):
+    vectors = embedder.embed([first, second])
+    return float(vectors[0] @ vectors[1])
+
+
+def test_loads_offline_and_reports_its_size(embedder):
+    assert embedder.dimensions == DIMENSIONS == 384
+    assert embedder.model_id == "all-MiniLM-L6-v2-onnx-int8"
+
+
+def test_embeddings_are_float32_unit_vectors(embedder):
+    vectors = embedder.embed(["How do I reset my password?", "What is the capital of France?", ""])
+
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_no_texts_give_an_empty_matrix(embedder):
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_a_paraphrase_is_closer_than_an_unrelated_question(embedder):
+    paraphrase = cosine(embedder, "How do I reset my password?", "I forgot my password, how can I reset it?")
+    unrelated = cosine(embedder, "How do I reset my password?", "What is the capital of France?")
+
+    assert paraphrase > 0.8
+    assert unrelated < 0.3
+
+
+def test_a_text_embeds_the_same_alone_and_in_a_padded_batch(embedder):
+    alone = embedder.embed_one("Convert 5 miles to km.")
+    batched = embedder.embed(["Convert 5 miles to km.", "A much longer text " * 20])[0]
+
+    np.testing.assert_allclose(alone, batched, atol=1e-4)
+
+
+def test_a_long_text_is_truncated_not_refused(embedder):
+    vectors = embedder.embed(["word " * 2000])
+
+    assert vectors.shape == (1, 384)
+    assert np.isfinite(vectors).all()
+
+
+def test_batches_larger_than_the_batch_size_keep_their_order(offline):
+    small_batches = LocalEmbedder(batch_size=2)
+    texts = ["one apple", "two pears", "three plums", "four figs", "five limes"]
+
+    vectors = small_batches.embed(texts)
+
+    np.testing.assert_allclose(vectors[3], small_batches.embed_one("four figs"), atol=1e-4)
+
+
+def test_the_factory_returns_one_shared_instance(offline):
+    assert local_embedder() is local_embedder()
