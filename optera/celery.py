@@ -19,6 +19,7 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "expire-request-logs": {"task": "analytics.tasks.request_logs_expire", "schedule": timedelta(hours=1)},
+    "expire-cache-entries": {"task": "cachestore.tasks.cache_entries_expire", "schedule": timedelta(minutes=10)},
 }
 
 

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from proxy.accounting import LogWriter, PriceBook
 from proxy.auth import KeyCache
+from proxy.cache import ResponseCache
 from proxy.ratelimit import RateLimiter
+from proxy.semantic import SemanticCache
 from proxy.upstream import UpstreamClient
 
 KEY_USE_REPORT_SECONDS = 60
@@ -23,6 +25,8 @@ class ProxyRuntime:
         self.upstream = UpstreamClient()
         self.prices = PriceBook()
         self.logs = LogWriter()
+        self.cache = ResponseCache()
+        self.semantic = SemanticCache()
         self._key_use_reported = {}
         self._background = set()
 

@@ -111,7 +111,25 @@ def tenants(transactional_db):
         key_row, full_key = services.api_key_create(workspace=workspace, name=user.username, created_by=user)
         return Tenant(workspace=workspace, user=user, api_key=full_key, key_row=key_row)
 
-    return Tenants(owner=tenant(acme, owner), member=tenant(acme, member), outsider=tenant(other, outsider))
+    yield Tenants(owner=tenant(acme, owner), member=tenant(acme, member), outsider=tenant(other, outsider))
+    wait_for_quiet_database()
+
+
+def wait_for_quiet_database(timeout=5.0):
+    """Let the server's background writes (logs, cache entries) finish before the test's flush truncates tables."""
+    from django.db import connection
+
+    time.sleep(0.05)
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -39,6 +39,14 @@ def fake(running_fake):
     running_fake.reset()
 
 
+def latest_usage(fake, timeout=5.0):
+    """Return the newest usage record; a stream's is written after its last chunk, so wait for it."""
+    deadline = time.monotonic() + timeout
+    while not fake.usages and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return fake.usages[-1]
+
+
 @pytest.fixture
 def openai_sdk(fake):
     with openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0, timeout=5) as client:
@@ -112,7 +120,7 @@ def test_openai_stream_with_usage_reassembles_the_answer(fake, openai_sdk):
     assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == "stop"
     assert chunks[-1].choices == []
     assert chunks[-1].usage.completion_tokens == 5
-    assert fake.usages[-1].stream and fake.usages[-1].completed
+    assert latest_usage(fake).stream and latest_usage(fake).completed
 
 
 def test_openai_max_tokens_cuts_the_answer(openai_sdk):
@@ -220,7 +228,7 @@ def test_anthropic_stream_parses_with_the_sdk(fake, anthropic_sdk):
     assert pieces == ["Echo:", " streamed", " words", " here"]
     assert final.stop_reason == "end_turn"
     assert final.usage.output_tokens == 4
-    assert fake.usages[-1].provider == "anthropic" and fake.usages[-1].stream
+    assert latest_usage(fake).provider == "anthropic" and latest_usage(fake).stream
 
 
 def test_anthropic_tool_use_plain_and_streamed(anthropic_sdk):
@@ -292,7 +300,7 @@ def test_drop_after_chunks_breaks_the_stream(fake, openai_sdk):
             received.append(chunk)
 
     assert len(received) == 3  # The role chunk, then "Echo:" and " a".
-    usage = fake.usages[-1]
+    usage = latest_usage(fake)
     assert (usage.completed, usage.output_tokens) == (False, 2)
     assert fake.disconnects == []  # The fake hung up; that is not a client disconnect.
 
@@ -341,7 +349,7 @@ def test_client_disconnect_mid_stream_is_noticed_promptly(fake, openai_sdk):
 
     assert (disconnect.path, disconnect.model, disconnect.stage) == ("/v1/chat/completions", OPENAI_MODEL, "streaming")
     assert 0 <= disconnect.noticed_at - closed_at < 1.0
-    assert fake.usages[-1].completed is False
+    assert latest_usage(fake).completed is False
 
 
 def test_wait_for_disconnect_times_out(fake):
@@ -412,7 +420,7 @@ def test_openai_automatic_prefix_caching(fake, openai_sdk):
     assert second.prompt_tokens_details.cached_tokens >= 1024
     assert second.prompt_tokens_details.cached_tokens % 128 == 0
     assert second.prompt_tokens_details.cached_tokens <= second.prompt_tokens
-    assert fake.usages[-1].cache_read_tokens == second.prompt_tokens_details.cached_tokens
+    assert latest_usage(fake).cache_read_tokens == second.prompt_tokens_details.cached_tokens
 
 
 def test_bill_prices_every_answer(fake, openai_sdk, anthropic_sdk):

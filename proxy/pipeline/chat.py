@@ -1,10 +1,14 @@
-"""POST /v1/chat/completions: route, forward (with retries and fallbacks), relay, account."""
+"""POST /v1/chat/completions: route, look up the cache, forward (retries, fallbacks), relay, account, store."""
+
+import time
 
 from django.conf import settings
 
 from proxy.errors import ProxyError
+from proxy.pipeline import caching
 from proxy.pipeline.forward import pass_error_through, relay_json, relay_stream, send_to_targets
 from proxy.providers import anthropic, openai
+from proxy.replay import completion_from_stream
 from proxy.routing import targets_for
 
 PROVIDERS = {"openai": openai, "anthropic": anthropic}
@@ -38,6 +42,33 @@ async def chat_completions(ctx, body):
     record.model_requested = body.get("model") if isinstance(body.get("model"), str) else ""
     routing_allowed = ctx.headers.get("x-optera-route", "").strip().lower() != "off"
     targets = targets_for(body.get("model"), ctx.key_record.settings, routing_allowed=routing_allowed)
+    primary = targets[0]
+
+    cache_plan = caching.plan(ctx, body, primary, kind="chat")
+    if cache_plan is not None:
+        answer = await caching.look_up(ctx, cache_plan)
+        if answer is None:
+            waited = await ctx.runtime.cache.lead_or_wait(ctx.key_record.workspace_id, cache_plan.key_hash)
+            cache_plan.leading = waited is None
+            answer = waited or None
+            if answer is not None:
+                ctx.record.cache_status = "hit"
+        if answer is not None:
+            return await caching.serve(ctx, answer, stream=stream, include_usage=include_usage)
+
+    response_to_store = None
+    try:
+        response_to_store = await _forward(ctx, body, targets, stream=stream, include_usage=include_usage)
+    finally:
+        if cache_plan is not None:
+            # Only the primary model's complete answer may answer this request's key later.
+            if ctx.record.model_used != primary.model or ctx.record.provider != primary.provider:
+                response_to_store = None
+            ctx.runtime.run_in_background(caching.store_and_land(ctx, cache_plan, response_to_store))
+
+
+async def _forward(ctx, body, targets, *, stream, include_usage):
+    """Send upstream and relay the answer; return the complete chat.completion worth caching, or None."""
 
     def build_request(target, provider_key):
         return PROVIDERS[target.provider].chat_request(body, model=target.model, provider_key=provider_key, stream=stream)
@@ -49,7 +80,17 @@ async def chat_completions(ctx, body):
             await pass_error_through(ctx, response, started, provider.error_body)
         if stream:
             relay = provider.StreamRelay(model=target.model, include_usage=include_usage)
-            return await relay_stream(ctx, response, started, relay, prompt_body=body)
-        return await relay_json(ctx, response, started, parse=lambda raw: provider.chat_response(raw, model=target.model))
+            outcome = await relay_stream(ctx, response, started, relay, prompt_body=body)
+            if body.get("n", 1) not in (1, None):
+                return None
+            return completion_from_stream(outcome, model=target.model, created=int(time.time()))
+        parsed = await relay_json(ctx, response, started,
+                                  parse=lambda raw: provider.chat_response(raw, model=target.model))
+        return parsed if _is_complete(parsed) else None
     finally:
         response.release()
+
+
+def _is_complete(completion):
+    choices = completion.get("choices") if isinstance(completion, dict) else None
+    return bool(choices) and all(choice.get("finish_reason") in ("stop", "tool_calls", "length") for choice in choices)

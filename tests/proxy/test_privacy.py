@@ -33,7 +33,10 @@ def test_canaries_reach_no_row_log_or_response(optera_server, tenants, fake, cap
     headers = {"X-Provider-Key": PROVIDER_KEY_CANARY}
     client = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.owner.api_key, max_retries=0,
                            default_headers=headers)
-    messages = [{"role": "system", "content": prompt_canary}, {"role": "user", "content": prompt_canary}]
+    # The fake provider echoes the last user message into its answer, and answers are what the cache
+    # stores, so the canary rides in every other place a prompt can carry text.
+    messages = [{"role": "system", "content": prompt_canary}, {"role": "user", "content": prompt_canary},
+                {"role": "assistant", "content": "Noted."}, {"role": "user", "content": "And then?"}]
     bodies = []
     # Success, streamed and not, both providers.
     client.chat.completions.create(model="gpt-4o-mini", messages=messages)

@@ -1,0 +1,186 @@
+"""The cache on the request path: exact look-ups (Redis hot tier, then PostgreSQL), single-flight, storing.
+
+Lookups and writes to PostgreSQL run in threads; storing happens after the answer has gone out.
+"""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import CacheMode
+from cachestore import selectors, services
+from proxy.errors import ProxyError
+
+MODE_ORDER = {CacheMode.OFF: 0, CacheMode.EXACT: 1, CacheMode.SEMANTIC: 2}
+SINGLE_FLIGHT_WAIT_SECONDS = 60
+SINGLE_FLIGHT_POLL_SECONDS = 0.05
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    entry_id: int | None
+    response: dict
+    usage: dict
+    cost_usd: Decimal
+    model: str
+    provider: str
+    similarity: float | None = None
+
+
+def effective_mode(workspace_mode, header):
+    """A request may narrow its workspace's cache mode (off < exact < semantic), never widen it."""
+    if not header:
+        return workspace_mode
+    requested = header.strip().lower()
+    if requested not in MODE_ORDER:
+        raise ProxyError(400, "X-Optera-Cache must be off, exact or semantic", param="X-Optera-Cache")
+    return requested if MODE_ORDER[requested] < MODE_ORDER[workspace_mode] else workspace_mode
+
+
+def effective_ttl(workspace_ttl, header):
+    """A request may shorten the workspace's TTL with X-Optera-Cache-TTL, never lengthen it."""
+    if not header:
+        return workspace_ttl
+    try:
+        seconds = int(header)
+    except ValueError:
+        raise ProxyError(400, "X-Optera-Cache-TTL must be a whole number of seconds", param="X-Optera-Cache-TTL") from None
+    if seconds < 1:
+        raise ProxyError(400, "X-Optera-Cache-TTL must be at least 1", param="X-Optera-Cache-TTL")
+    return min(seconds, workspace_ttl)
+
+
+def effective_threshold(workspace_threshold, header):
+    """A request may raise the similarity a semantic hit needs, never lower it."""
+    if not header:
+        return workspace_threshold
+    try:
+        requested = float(header)
+    except ValueError:
+        raise ProxyError(400, "X-Optera-Similarity-Threshold must be a number", param="X-Optera-Similarity-Threshold") from None
+    return min(max(requested, workspace_threshold), 1.0)
+
+
+class ResponseCache:
+    """Exact cache with a Redis hot tier when configured, and in-process single-flight."""
+
+    def __init__(self):
+        self._flights = {}
+        self._redis = None
+        if settings.REDIS_URL:
+            import redis.asyncio
+
+            self._redis = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.25,
+                                                       socket_timeout=0.25)
+
+    @staticmethod
+    def _redis_key(workspace_id, key_hash):
+        return f"optera:cache:{workspace_id}:{key_hash}"
+
+    async def get(self, workspace_id, key_hash):
+        """Return a live CachedAnswer for this key, or None."""
+        if self._redis is not None:
+            try:
+                raw = await self._redis.get(self._redis_key(workspace_id, key_hash))
+            except Exception:  # a Redis outage degrades to the database, never fails the request
+                raw = None
+                logger.warning("cache: Redis unavailable, reading PostgreSQL")
+            if raw:
+                stored = orjson.loads(raw)
+                if stored["expires_at"] > time.time():
+                    return CachedAnswer(entry_id=stored["entry_id"], response=stored["response"], usage=stored["usage"],
+                                        cost_usd=Decimal(stored["cost_usd"]), model=stored["model"],
+                                        provider=stored["provider"])
+        entry = await sync_to_async(selectors.cache_entry_find_exact, thread_sensitive=False)(
+            workspace_id=workspace_id, key_hash=key_hash
+        )
+        if entry is None:
+            return None
+        return CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage, cost_usd=entry.cost_usd,
+                            model=entry.model, provider=entry.provider)
+
+    async def put(self, *, workspace_id, key_hash, ttl_seconds, answer, kind, context_hash="", embedding=None,
+                  fingerprint=None):
+        expires_at = timezone.now() + timedelta(seconds=ttl_seconds)
+        await sync_to_async(services.cache_entry_store, thread_sensitive=False)(
+            workspace_id=workspace_id, kind=kind, key_hash=key_hash, context_hash=context_hash, model=answer.model,
+            provider=answer.provider, response=answer.response, usage=answer.usage, cost_usd=answer.cost_usd,
+            expires_at=expires_at, embedding=embedding, fingerprint=fingerprint,
+        )
+        if self._redis is not None:
+            payload = orjson.dumps({"entry_id": None, "response": answer.response, "usage": answer.usage,
+                                    "cost_usd": str(answer.cost_usd), "model": answer.model, "provider": answer.provider,
+                                    "expires_at": expires_at.timestamp()})
+            try:
+                await self._redis.set(self._redis_key(workspace_id, key_hash), payload, ex=ttl_seconds)
+            except Exception:
+                logger.warning("cache: Redis unavailable, stored in PostgreSQL only")
+
+    async def record_hit(self, entry_id):
+        if entry_id is not None:
+            await sync_to_async(services.cache_entry_record_hit, thread_sensitive=False)(entry_id=entry_id)
+
+    async def lead_or_wait(self, workspace_id, key_hash):
+        """Return None when this request leads (it must call `land`), else the leader's answer or None on timeout.
+
+        Single-flight: concurrent identical misses wait for the first one instead of each paying
+        the provider. Across processes a Redis lock marks the leader when Redis is configured.
+        """
+        flight_key = (workspace_id, key_hash)
+        flight = self._flights.get(flight_key)
+        if flight is None and await self._claim_across_processes(workspace_id, key_hash):
+            self._flights[flight_key] = asyncio.get_running_loop().create_future()
+            return None
+        deadline = time.monotonic() + SINGLE_FLIGHT_WAIT_SECONDS
+        if flight is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(flight), SINGLE_FLIGHT_WAIT_SECONDS)
+            except TimeoutError:
+                return False
+            return await self.get(workspace_id, key_hash) or False
+        while time.monotonic() < deadline:
+            await asyncio.sleep(SINGLE_FLIGHT_POLL_SECONDS)
+            answer = await self.get(workspace_id, key_hash)
+            if answer is not None:
+                return answer
+            if not await self._lock_held(workspace_id, key_hash):
+                return False
+        return False
+
+    def land(self, workspace_id, key_hash):
+        """End this request's leadership, waking the requests that waited for it."""
+        flight = self._flights.pop((workspace_id, key_hash), None)
+        if flight is not None and not flight.done():
+            flight.set_result(None)
+        if self._redis is not None:
+            asyncio.ensure_future(self._release_lock(workspace_id, key_hash))
+
+    async def _claim_across_processes(self, workspace_id, key_hash):
+        if self._redis is None:
+            return True
+        try:
+            return bool(await self._redis.set(f"optera:flight:{workspace_id}:{key_hash}", b"1", nx=True,
+                                              ex=SINGLE_FLIGHT_WAIT_SECONDS))
+        except Exception:
+            return True
+
+    async def _lock_held(self, workspace_id, key_hash):
+        try:
+            return bool(await self._redis.exists(f"optera:flight:{workspace_id}:{key_hash}"))
+        except Exception:
+            return False
+
+    async def _release_lock(self, workspace_id, key_hash):
+        try:
+            await self._redis.delete(f"optera:flight:{workspace_id}:{key_hash}")
+        except Exception:
+            logger.warning("cache: could not release a single-flight lock; it expires on its own")

@@ -1,0 +1,135 @@
+"""The cache steps of the pipeline: plan the keys, look up (exact, then semantic), serve a hit, store an answer."""
+
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from analytics.pricing import Usage
+from cachestore import keys
+from proxy.cache import CachedAnswer, effective_mode, effective_threshold, effective_ttl
+from proxy.replay import replay_stream
+
+
+@dataclass
+class CachePlan:
+    kind: str
+    key_hash: str
+    ttl_seconds: int
+    semantic: bool
+    threshold: float
+    context_hash: str = ""
+    query_text: str | None = None
+    embedding: object = None
+    fingerprint: object = None
+    leading: bool = False
+
+
+def last_user_text(body):
+    """Return the last message's text when it is a plain user text message, else None."""
+    messages = body.get("messages") or []
+    if not messages or body.get("tools") or any(message.get("role") == "tool" for message in messages):
+        return None
+    last = messages[-1]
+    if last.get("role") != "user":
+        return None
+    content = last.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and content and all(isinstance(part, dict) and part.get("type") == "text"
+                                                     for part in content):
+        return " ".join(str(part.get("text") or "") for part in content)
+    return None
+
+
+def plan(ctx, body, target, *, kind):
+    """Return the CachePlan of a request, or None when its cache mode is off."""
+    workspace_settings = ctx.key_record.settings
+    mode = effective_mode(workspace_settings.cache_mode, ctx.headers.get("x-optera-cache"))
+    ttl_seconds = effective_ttl(workspace_settings.cache_ttl_seconds, ctx.headers.get("x-optera-cache-ttl"))
+    threshold = effective_threshold(workspace_settings.semantic_threshold,
+                                    ctx.headers.get("x-optera-similarity-threshold"))
+    if mode == "off":
+        return None
+    secret = ctx.key_record.cache_secret
+    cache_plan = CachePlan(
+        kind=kind,
+        key_hash=keys.exact_key(secret=secret, endpoint=kind, provider=target.provider, model=target.model, body=body),
+        ttl_seconds=ttl_seconds, semantic=False, threshold=threshold,
+    )
+    if mode == "semantic" and kind == "chat":
+        query_text = last_user_text(body)
+        if query_text and query_text.strip():
+            cache_plan.semantic = True
+            cache_plan.query_text = query_text
+            cache_plan.context_hash = keys.context_key(secret=secret, provider=target.provider, model=target.model,
+                                                       body=body)
+    return cache_plan
+
+
+async def look_up(ctx, cache_plan):
+    """Return a CachedAnswer (exact first, then semantic), or None."""
+    cache = ctx.runtime.cache
+    workspace_id = ctx.key_record.workspace_id
+    answer = await cache.get(workspace_id, cache_plan.key_hash)
+    if answer is not None:
+        ctx.record.cache_status = "hit"
+        return answer
+    if cache_plan.semantic:
+        answer = await ctx.runtime.semantic.find(ctx, cache_plan)
+        if answer is not None:
+            ctx.record.cache_status = "semantic"
+            return answer
+    ctx.record.cache_status = "miss"
+    return None
+
+
+async def serve(ctx, answer, *, stream, include_usage):
+    """Answer from the cache: no upstream call, the saving is what the stored answer cost."""
+    record = ctx.record
+    record.model_used, record.provider = answer.model, answer.provider
+    record.usage = Usage()
+    record.cost_usd = 0
+    record.savings = {"cache": float(answer.cost_usd)}
+    record.status_code = 200
+    headers = ctx.optera_headers() + [("x-optera-saved-usd", f"{answer.cost_usd:f}")]
+    if answer.similarity is not None:
+        headers.append(("x-optera-similarity", f"{answer.similarity:.4f}"))
+    if stream:
+        await ctx.responder.start_stream(200, headers)
+        for event in replay_stream(answer.response, include_usage=include_usage):
+            await ctx.responder.chunk(event)
+        await ctx.responder.finish()
+    else:
+        await ctx.responder.json(200, orjson.dumps(answer.response), headers + [("x-optera-cost-usd", "0")])
+    ctx.runtime.logs.add(record)
+    ctx.runtime.run_in_background(ctx.runtime.cache.record_hit(answer.entry_id))
+
+
+async def store_and_land(ctx, cache_plan, response):
+    """Store a complete answer (when there is one), then release the requests waiting on it."""
+    cache = ctx.runtime.cache
+    workspace_id = ctx.key_record.workspace_id
+    try:
+        if response is not None:
+            record = ctx.record
+            usage = Usage.from_openai(response.get("usage"))
+            cost = await ctx.runtime.prices.cost(record.provider, record.model_used, usage)
+            answer = CachedAnswer(entry_id=None, response=response, usage=response.get("usage") or {}, cost_usd=cost,
+                                  model=record.model_used, provider=record.provider)
+            if cache_plan.semantic and cache_plan.embedding is None:
+                await ctx.runtime.semantic.prepare(ctx, cache_plan)
+            await cache.put(
+                workspace_id=workspace_id, key_hash=cache_plan.key_hash, ttl_seconds=cache_plan.ttl_seconds,
+                answer=answer, kind=cache_plan.kind, context_hash=cache_plan.context_hash,
+                embedding=cache_plan.embedding, fingerprint=cache_plan.fingerprint,
+            )
+    finally:
+        if cache_plan.leading:
+            cache.land(workspace_id, cache_plan.key_hash)
+
+
+def created_now():
+    return int(time.time())
+
+

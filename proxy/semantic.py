@@ -1,0 +1,90 @@
+"""Semantic look-ups: embed the last user message, search pgvector within the workspace and context,
+then let the verifier reject near misses. Embedding and fingerprinting run off the event loop.
+"""
+
+import asyncio
+import logging
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from cachestore import selectors
+from proxy.cache import CachedAnswer
+
+OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
+logger = logging.getLogger(__name__)
+
+
+def _local_embedding(text):
+    from cachestore.semantic.embedder import local_embedder
+
+    return local_embedder().embed_one(text).tolist()
+
+
+def _fingerprint(text, secret):
+    from cachestore.semantic.verifier import fingerprint
+
+    return fingerprint(text, secret=secret.encode())
+
+
+class SemanticCache:
+    async def prepare(self, ctx, cache_plan):
+        """Compute the embedding and the keyed fingerprint of the plan's query text."""
+        loop = asyncio.get_running_loop()
+        text = cache_plan.query_text
+        secret = ctx.key_record.cache_secret
+        fingerprint = await loop.run_in_executor(None, _fingerprint, text, secret)
+        cache_plan.fingerprint = fingerprint.to_json()
+        cache_plan.embedding = await self._embed(ctx, text)
+
+    async def _embed(self, ctx, text):
+        if settings.OPTERA_EMBEDDER == "openai":
+            return await self._embed_with_openai(ctx, text)
+        return await asyncio.get_running_loop().run_in_executor(None, _local_embedding, text)
+
+    async def _embed_with_openai(self, ctx, text):
+        """Use OpenAI's embeddings API (the operator chose to send prompt text there)."""
+        from proxy.providers import openai
+
+        provider_key = ctx.provider_key("openai", primary=True)
+        request = openai.embeddings_request({"input": text, "dimensions": 384}, model=OPENAI_EMBEDDING_MODEL,
+                                            provider_key=provider_key)
+        response = await ctx.runtime.upstream.send(request)
+        try:
+            return orjson.loads(await response.read())["data"][0]["embedding"]
+        finally:
+            response.release()
+
+    async def find(self, ctx, cache_plan):
+        """Return the nearest verified answer in this workspace and context, or None."""
+        from cachestore.semantic.verifier import Fingerprint, verify_fingerprints
+
+        try:
+            await self.prepare(ctx, cache_plan)
+        except Exception:  # an embedder failure costs a cache hit, never the request
+            logger.warning("semantic cache: could not embed the query", exc_info=True)
+            cache_plan.semantic = False
+            return None
+        candidates = await sync_to_async(_find_similar_atomically, thread_sensitive=False)(
+            workspace_id=ctx.key_record.workspace_id, context_hash=cache_plan.context_hash,
+            embedding=cache_plan.embedding,
+        )
+        query = Fingerprint.from_json(cache_plan.fingerprint)
+        for entry, similarity in candidates:
+            if similarity < cache_plan.threshold or not entry.fingerprint:
+                continue
+            verdict = verify_fingerprints(query, Fingerprint.from_json(entry.fingerprint), similarity)
+            if verdict.accepted:
+                return CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage,
+                                    cost_usd=entry.cost_usd, model=entry.model, provider=entry.provider,
+                                    similarity=similarity)
+        return None
+
+
+def _find_similar_atomically(**kwargs):
+    from django.db import transaction
+
+    # SET LOCAL needs a transaction around the query it applies to.
+    with transaction.atomic():
+        return selectors.cache_entry_find_similar(**kwargs)
