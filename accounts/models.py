@@ -75,11 +75,11 @@ class WorkspaceSettings(models.Model):
     """A workspace's options; defaults are documented in the README and `workspace_settings`."""
 
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, primary_key=True, related_name="settings")
-    cache_mode = models.CharField(max_length=10, choices=CacheMode.choices, default=CacheMode.EXACT)
+    cache_mode = models.CharField(max_length=10, choices=CacheMode.choices, default=CacheMode.SEMANTIC)
     cache_ttl_seconds = models.PositiveIntegerField(
         default=7 * 24 * 3600, validators=[MinValueValidator(1), MaxValueValidator(90 * 24 * 3600)]
     )
-    semantic_threshold = models.FloatField(default=0.9, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)])
+    semantic_threshold = models.FloatField(default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)])
     routing_enabled = models.BooleanField(default=True)
     cheap_model = models.CharField(max_length=100, default="gpt-4o-mini")
     strong_model = models.CharField(max_length=100, default="gpt-4o")

@@ -1,6 +1,6 @@
 """Reads of cache entries. Every query filters on the workspace first."""
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -20,16 +20,17 @@ def cache_entry_find_exact(*, workspace_id, key_hash, now=None):
 
 def cache_entry_find_similar(*, workspace_id, context_hash, embedding, limit=SEMANTIC_CANDIDATES, now=None):
     """Return up to `limit` live entries with this context, nearest first, as (entry, cosine similarity)."""
-    with connection.cursor() as cursor:
-        # pgvector 0.8: keep scanning the HNSW graph until enough rows pass the workspace filter.
+    with transaction.atomic(), connection.cursor() as cursor:
+        # pgvector 0.8: keep scanning the HNSW graph until enough rows pass the workspace filter
+        # (SET LOCAL lasts until the end of this transaction).
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-    entries = (
-        CacheEntry.objects.filter(
-            workspace_id=workspace_id, context_hash=context_hash, expires_at__gt=now or timezone.now(),
-            embedding__isnull=False,
+        entries = list(
+            CacheEntry.objects.filter(
+                workspace_id=workspace_id, context_hash=context_hash, expires_at__gt=now or timezone.now(),
+                embedding__isnull=False,
+            )
+            .annotate(distance=CosineDistance("embedding", embedding))
+            .order_by("distance")
+            .only("id", "response", "usage", "cost_usd", "model", "provider", "expires_at", "fingerprint")[:limit]
         )
-        .annotate(distance=CosineDistance("embedding", embedding))
-        .order_by("distance")
-        .only("id", "response", "usage", "cost_usd", "model", "provider", "expires_at", "fingerprint")[:limit]
-    )
     return [(entry, 1.0 - float(entry.distance)) for entry in entries]

@@ -23,7 +23,7 @@ def _local_embedding(text):
 
 
 def _fingerprint(text, secret):
-    from cachestore.semantic.verifier import fingerprint
+    from cachestore.semantic.fingerprint import fingerprint
 
     return fingerprint(text, secret=secret.encode())
 
@@ -58,7 +58,8 @@ class SemanticCache:
 
     async def find(self, ctx, cache_plan):
         """Return the nearest verified answer in this workspace and context, or None."""
-        from cachestore.semantic.verifier import Fingerprint, verify_fingerprints
+        from cachestore.semantic.fingerprint import Fingerprint
+        from cachestore.semantic.matching import best_match
 
         try:
             await self.prepare(ctx, cache_plan)
@@ -66,25 +67,14 @@ class SemanticCache:
             logger.warning("semantic cache: could not embed the query", exc_info=True)
             cache_plan.semantic = False
             return None
-        candidates = await sync_to_async(_find_similar_atomically, thread_sensitive=False)(
+        candidates = await sync_to_async(selectors.cache_entry_find_similar, thread_sensitive=False)(
             workspace_id=ctx.key_record.workspace_id, context_hash=cache_plan.context_hash,
             embedding=cache_plan.embedding,
         )
-        query = Fingerprint.from_json(cache_plan.fingerprint)
-        for entry, similarity in candidates:
-            if similarity < cache_plan.threshold or not entry.fingerprint:
-                continue
-            verdict = verify_fingerprints(query, Fingerprint.from_json(entry.fingerprint), similarity)
-            if verdict.accepted:
-                return CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage,
-                                    cost_usd=entry.cost_usd, model=entry.model, provider=entry.provider,
-                                    similarity=similarity)
-        return None
+        match = best_match(Fingerprint.from_json(cache_plan.fingerprint), candidates, threshold=cache_plan.threshold)
+        if match is None:
+            return None
+        entry, similarity = match
+        return CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage, cost_usd=entry.cost_usd,
+                            model=entry.model, provider=entry.provider, similarity=similarity)
 
-
-def _find_similar_atomically(**kwargs):
-    from django.db import transaction
-
-    # SET LOCAL needs a transaction around the query it applies to.
-    with transaction.atomic():
-        return selectors.cache_entry_find_similar(**kwargs)

@@ -78,3 +78,81 @@ def _single_edit(first: str, second: str) -> tuple[str, int, str] | None:
     if longer[:index] + longer[index + 1 :] == shorter:
         return "insertion", index, longer[index]
     return None
+
+
+
+# Longer tokens are identifiers, hashes or glued words, not slips; leaving them
+# alone also bounds the work on a long prompt.
+_MAX_CORRECTABLE_LENGTH = 20
+
+
+@functools.cache
+def correctable_words() -> frozenset[str]:
+    """Return the words a slip may be corrected to: the vocabulary and the lexicon's words.
+
+    The lexicon adds the unit and synonym spellings WordPiece splits
+    ("fahrenheit", "celsius"), so their slips canonicalise too.
+    """
+    lexicon_words = {
+        *lexicon.SYNONYMS, *lexicon.UNITS, *lexicon.UNITS_AFTER_NUMBER_ONLY,
+        *lexicon.UNITS_AFTER_NUMBER_ONLY.values(), *lexicon.ORDINALS, *lexicon.NUMBER_WORDS,
+        *lexicon.NUMBER_SCALES, *lexicon.PREPOSITIONS,
+    }
+    return known_words() | frozenset(word for word in lexicon_words if word.isalpha() and word.isascii())
+
+
+def correction(word: str) -> str:
+    """Return the one known word ``word`` misspells, or ``word`` itself.
+
+    A known word, or one with no or several possible corrections, is kept:
+    both sides of a comparison only spell a slip alike when it is
+    unambiguous. Swapped neighbours are the likeliest slip, so a swap that
+    yields a word wins over a dropped, added or replaced letter ("recieve"
+    is "receive", not "relieve"). Not memoised, to keep no prompt words in
+    memory after the request.
+    """
+    known = correctable_words()
+    if (
+        word in known
+        or not word.isalpha()
+        or not word.isascii()
+        or not MIN_LENGTH - 1 <= len(word) <= _MAX_CORRECTABLE_LENGTH
+    ):
+        return word
+    for candidates in _one_edit(word):
+        found = {candidate for candidate in candidates if candidate in known and is_typo(word, candidate)}
+        if found:
+            return found.pop() if len(found) == 1 else word
+    return word
+
+
+@functools.cache
+def _deletion_index() -> dict[str, tuple[str, ...]]:
+    """Map each known word with one letter (not the first) dropped to the words it comes from.
+
+    Built once per process (~0.2 s): it finds every word one edit away from
+    a slip with a few look-ups instead of generating every spelling.
+    """
+    index: dict[str, list[str]] = {}
+    for word in correctable_words():
+        for position in range(1, len(word)):
+            index.setdefault(word[:position] + word[position + 1 :], []).append(word)
+    return {key: tuple(words) for key, words in index.items()}
+
+
+def _one_edit(word: str):
+    """Yield, likeliest slip first, the known spellings one edit away that keep the first letter."""
+    yield [word[:index] + word[index + 1] + word[index] + word[index + 2 :] for index in range(1, len(word) - 1)]
+    deletions = _deletion_index()
+    dropped = [word[:index] + word[index + 1 :] for index in range(1, len(word))]
+    yield [
+        *dropped,  # the slip added a letter
+        *deletions.get(word, ()),  # the slip dropped a letter
+        # the slip replaced a letter: both lose it at the same place
+        *(
+            candidate
+            for index, shorter in enumerate(dropped, start=1)
+            for candidate in deletions.get(shorter, ())
+            if len(candidate) == len(word) and candidate[:index] == word[:index]
+        ),
+    ]

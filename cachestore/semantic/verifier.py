@@ -1,10 +1,13 @@
 """The second stage of a semantic cache look-up: is the neighbour the same request?
 
 Nearest-neighbour cosine alone serves near misses ("15% of 80" for "15% of
-90", "JSON to object" for "object to JSON"). ``verify`` accepts a candidate
-only when, after normalisation (case, punctuation, contractions, greetings,
-politeness, typos, a few exact synonyms, a moved clause), both prompts ask for
-the same thing word for word. Every rejection names the rule that fired.
+90", "JSON to object" for "object to JSON"). ``verify_fingerprints`` accepts
+a candidate only when, after normalisation (case, punctuation, contractions,
+greetings, politeness, typos, a few exact synonyms, a moved clause), both
+prompts ask for the same thing word for word. It compares fingerprints, which
+hold keyed hashes of the words and never the words (privacy invariant 1), so
+an antonym, a different entity or a plural is simply a different hash. Every
+rejection names the rule that fired, never a word of either prompt.
 
 Precision comes before recall: a wrong cached answer costs more than a miss.
 """
@@ -12,16 +15,14 @@ Precision comes before recall: a wrong cached answer costs more than a miss.
 from collections import Counter
 from dataclasses import dataclass
 
-from cachestore.semantic import lexicon
-from cachestore.semantic.features import Features, analyse
-from cachestore.semantic.typos import is_typo
+from cachestore.semantic.fingerprint import Fingerprint, Kind, Tense, fingerprint
 
 # The cosine a candidate must also reach. The rules, not the cosine, tell a
 # paraphrase from a near miss (near misses score 0.9 and more); the floor only
 # keeps the rules from ruling on unrelated text. all-MiniLM-L6-v2 is fragile
 # to typos ("recomend ... habbits" scores 0.35), so a higher floor mostly
-# loses typo'd paraphrases: on the dev pairs 0.75 serves 51 of the 90 same
-# pairs with no error, 0.80 serves 50, 0.90 serves 42 (bench/semantic_curve.py).
+# loses typo'd paraphrases: on the dev pairs 0.75 serves 48 of the 90 same
+# pairs with no error, 0.80 serves 47, 0.90 serves 41 (bench/semantic_curve.py).
 DEFAULT_MIN_COSINE = 0.75
 # How many nearest neighbours above the floor the look-up may verify, best
 # first, serving the first accepted: a near-duplicate entry can outrank the
@@ -40,6 +41,8 @@ class Sensitivity:
     """Which differences the verifier forgives. Every other difference rejects."""
 
     min_cosine: float = DEFAULT_MIN_COSINE
+    # Slips are corrected and synonyms canonicalised when the fingerprint is
+    # made; turning either off compares the words as written (both off).
     typos: bool = True  # one-letter slips in long words ("pyhton")
     synonyms: bool = True  # lexicon.SYNONYMS ("largest"/"biggest")
     reorder: bool = True  # one clause or prepositional phrase moved
@@ -59,13 +62,28 @@ class Verdict:
     reason: str
 
 
+# The secret of ``verify``, which fingerprints both texts within one call and
+# stores nothing; the cache uses its own secret.
+_TEXT_SECRET = b"optera semantic verifier"
+
+
 def verify(
     query: str, candidate: str, cosine: float, *, sensitivity: Sensitivity = DEFAULT_SENSITIVITY
 ) -> Verdict:
     """Return whether ``candidate``'s cached answer may be served for ``query``."""
-    query_features = analyse(query, synonyms=sensitivity.synonyms)
-    candidate_features = analyse(candidate, synonyms=sensitivity.synonyms)
-    rejection, forgiven = _compare(query_features, candidate_features, sensitivity)
+    return verify_fingerprints(
+        fingerprint(query, secret=_TEXT_SECRET),
+        fingerprint(candidate, secret=_TEXT_SECRET),
+        cosine,
+        sensitivity=sensitivity,
+    )
+
+
+def verify_fingerprints(
+    query: Fingerprint, candidate: Fingerprint, cosine: float, *, sensitivity: Sensitivity = DEFAULT_SENSITIVITY
+) -> Verdict:
+    """Return whether the cached answer of ``candidate``'s prompt may be served for ``query``'s."""
+    rejection, forgiven = _compare(query, candidate, sensitivity)
     if rejection:
         return Verdict(accepted=False, score=0.0, reason=rejection)
     if cosine < sensitivity.min_cosine:
@@ -78,105 +96,110 @@ def verify(
     return Verdict(accepted=True, score=cosine, reason=reason)
 
 
-def _compare(query: Features, candidate: Features, sensitivity: Sensitivity) -> tuple[str, list[str]]:
+def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivity) -> tuple[str, list[str]]:
     """Return (the rejection reason or "", the differences forgiven)."""
-    if query.quotes != candidate.quotes:
-        return _difference("quoted text differs", query.quotes, candidate.quotes), []
-    if query.numbers != candidate.numbers:
-        return _difference("number differs", query.numbers, candidate.numbers), []
+    if query.key_id != candidate.key_id:
+        return "fingerprints made with different secrets", []
+    if query.digest or candidate.digest:
+        return ("", []) if query.digest == candidate.digest else ("long prompt differs", [])
+    forgiving = sensitivity.typos and sensitivity.synonyms
+    query_tokens = list(query.tokens if forgiving or query.literal is None else query.literal)
+    candidate_tokens = list(candidate.tokens if forgiving or candidate.literal is None else candidate.literal)
+    for kind, label in ((Kind.QUOTE, "quoted text"), (Kind.NUMBER, "number")):
+        query_items = Counter(token for token, of in zip(query_tokens, query.kinds) if of == kind)
+        candidate_items = Counter(token for token, of in zip(candidate_tokens, candidate.kinds) if of == kind)
+        if query_items != candidate_items:
+            return f"{label} differs", []
     if len(query.negations) != len(candidate.negations):
         return (
             f"negation differs: {len(query.negations)} in query, "
             f"{len(candidate.negations)} in candidate"
         ), []
     if query.tense != candidate.tense:
-        return f"tense differs: {_tense(query)} vs {_tense(candidate)}", []
-    query_words, candidate_words = _merge_compounds(list(query.words), list(candidate.words))
-    spelling, forgiven = _align(
-        query_words, candidate_words, sensitivity, names=(query.names, candidate.names)
-    )
-    if spelling is None:
-        return _word_difference(query_words, candidate_words), []
-    candidate_words = [spelling.get(word, word) for word in candidate_words]
-    if query_words != candidate_words:
-        moved = _moved_block(query_words, query.clause_starts, candidate_words, candidate.clause_starts)
+        return f"tense differs: {_tense(query.tense)} vs {_tense(candidate.tense)}", []
+    query_kinds, candidate_kinds = list(query.kinds), list(candidate.kinds)
+    if forgiving:
+        # Slips were corrected when the fingerprints were made; the compounds
+        # are hashes of canonical words, so they only apply here.
+        query_tokens, query_kinds, candidate_tokens, candidate_kinds = _merge_compounds(
+            query, query_tokens, query_kinds, candidate, candidate_tokens, candidate_kinds
+        )
+    if Counter(query_tokens) != Counter(candidate_tokens):
+        return _word_difference(query_tokens, candidate_tokens), []
+    forgiven: list[str] = []
+    if forgiving and query.typos + candidate.typos:
+        count = query.typos + candidate.typos
+        forgiven.append(f"{count} typo{'s' if count > 1 else ''} corrected")
+    if query_tokens != candidate_tokens:
+        moved = _moved_block(
+            query_tokens,
+            query_kinds,
+            frozenset(query.clause_starts),
+            candidate_tokens,
+            candidate_kinds,
+            frozenset(candidate.clause_starts),
+        )
         if not sensitivity.reorder or moved is None:
-            return (
-                f"word order differs: '{' '.join(query_words)}' vs '{' '.join(candidate_words)}'"
-            ), []
-        forgiven.append(f"moved '{' '.join(moved)}'")
-    if not _negations_match(query.negations, candidate.negations, words=query_words):
+            return "word order differs", []
+        forgiven.append(f"moved {moved} word{'s' if moved > 1 else ''}")
+    if not _negations_match(query.negations, candidate.negations, kinds=query_kinds):
         return "negation applies to a different word", []
     return "", forgiven
 
 
-def _difference(label: str, query_items: tuple[str, ...], candidate_items: tuple[str, ...]) -> str:
-    only_query = list((Counter(query_items) - Counter(candidate_items)).elements())
-    only_candidate = list((Counter(candidate_items) - Counter(query_items)).elements())
-    return f"{label}: {', '.join(only_query) or '(none)'} vs {', '.join(only_candidate) or '(none)'}"
+def _tense(tense: int) -> str:
+    names = [name for bit, name in ((Tense.PAST, "past"), (Tense.FUTURE, "future")) if tense & bit]
+    return "/".join(names) or "present"
 
 
-def _tense(features: Features) -> str:
-    return "/".join(sorted(features.tense)) or "present"
-
-
-def _merge_compounds(query: list[str], candidate: list[str]) -> tuple[list[str], list[str]]:
+def _merge_compounds(
+    query: Fingerprint,
+    query_tokens: list[str],
+    query_kinds: list[int],
+    candidate: Fingerprint,
+    candidate_tokens: list[str],
+    candidate_kinds: list[int],
+) -> tuple[list[str], list[int], list[str], list[int]]:
     """Join "e mail" into "email" when the other side spells it as one word."""
 
-    def merge(words: list[str], vocabulary: set[str]) -> list[str]:
+    def merge(
+        tokens: list[str], kinds: list[int], compounds: tuple[str | None, ...], other: set[str]
+    ) -> tuple[list[str], list[int]]:
+        if not any(compound in other for compound in compounds):
+            return tokens, kinds
+        own = set(tokens)
         merged: list[str] = []
-        for word in words:
-            if merged and merged[-1] + word in vocabulary and merged[-1] + word not in words:
-                merged[-1] += word
+        merged_kinds: list[int] = []
+        previous_merged = False
+        for index, (token, kind) in enumerate(zip(tokens, kinds)):
+            compound = compounds[index - 1] if index else None
+            # Only two words are glued: the hash of a longer run is not stored.
+            if compound is not None and not previous_merged and compound in other and compound not in own:
+                merged[-1] = compound
+                merged_kinds[-1] = Kind.WORD
+                previous_merged = True
             else:
-                merged.append(word)
-        return merged
+                merged.append(token)
+                merged_kinds.append(kind)
+                previous_merged = False
+        return merged, merged_kinds
 
-    return merge(query, set(candidate)), merge(candidate, set(query))
-
-
-def _align(
-    query: list[str],
-    candidate: list[str],
-    sensitivity: Sensitivity,
-    *,
-    names: tuple[frozenset[str], frozenset[str]],
-) -> tuple[dict[str, str] | None, list[str]]:
-    """Map each unmatched candidate word to a query word it misspells.
-
-    Return (the map, the typos forgiven), or (None, []) when a word is left
-    over on either side. Two words both capitalised on purpose are names,
-    never typos of each other.
-    """
-    only_query = list((Counter(query) - Counter(candidate)).elements())
-    only_candidate = list((Counter(candidate) - Counter(query)).elements())
-    if not only_query and not only_candidate:
-        return {}, []
-    if len(only_query) != len(only_candidate) or not sensitivity.typos:
-        return None, []
-    spelling: dict[str, str] = {}
-    forgiven: list[str] = []
-    for candidate_word in only_candidate:
-        match = next(
-            (
-                word
-                for word in only_query
-                if not (word in names[0] and candidate_word in names[1]) and is_typo(word, candidate_word)
-            ),
-            None,
-        )
-        if match is None:
-            return None, []
-        only_query.remove(match)
-        spelling[candidate_word] = match
-        forgiven.append(f"typo '{candidate_word}'~'{match}'")
-    return spelling, forgiven
+    merged_query, merged_query_kinds = merge(query_tokens, query_kinds, query.compounds, set(candidate_tokens))
+    merged_candidate, merged_candidate_kinds = merge(
+        candidate_tokens, candidate_kinds, candidate.compounds, set(query_tokens)
+    )
+    return merged_query, merged_query_kinds, merged_candidate, merged_candidate_kinds
 
 
 def _moved_block(
-    query: list[str], query_starts: frozenset[int], candidate: list[str], candidate_starts: frozenset[int]
-) -> list[str] | None:
-    """Return the block whose move turns one word list into the other, or None.
+    query: list[str],
+    query_kinds: list[int],
+    query_starts: frozenset[int],
+    candidate: list[str],
+    candidate_kinds: list[int],
+    candidate_starts: frozenset[int],
+) -> int | None:
+    """Return the length of the block whose move turns one token list into the other, or None.
 
     Two moves keep who does what to whom: a clause or prepositional phrase
     taken from the end to the front or back ("In Python, how do I..." / "how
@@ -186,35 +209,38 @@ def _moved_block(
     """
     if len(query) != len(candidate) or len(query) > _MAX_REORDERED_WORDS:
         return None
-    for words, starts, other in ((query, query_starts, candidate), (candidate, candidate_starts, query)):
-        clauses, phrases = _blocks(words, starts)
+    for words, kinds, starts, other in (
+        (query, query_kinds, query_starts, candidate),
+        (candidate, candidate_kinds, candidate_starts, query),
+    ):
+        clauses, phrases = _blocks(kinds, starts)
         for start, end in clauses + phrases:
             block, rest = words[start:end], words[:start] + words[end:]
             if (start == 0 and rest + block == other) or (end == len(words) and block + rest == other):
-                return block
+                return end - start
         for (start, middle), (next_start, end) in zip(phrases, phrases[1:]):
             swapped = words[:start] + words[middle:end] + words[start:middle] + words[end:]
             if middle == next_start and swapped == other:
-                return words[start:middle]
+                return middle - start
     return None
 
 
-def _blocks(words: list[str], starts: frozenset[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def _blocks(kinds: list[int], starts: frozenset[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Return the (start, end) spans of the clauses and of the prepositional phrases."""
-    boundaries = sorted(starts | {len(words)})
-    clauses = [(start, end) for start, end in zip(boundaries, boundaries[1:]) if end - start < len(words)]
+    boundaries = sorted(starts | {len(kinds)})
+    clauses = [(start, end) for start, end in zip(boundaries, boundaries[1:]) if end - start < len(kinds)]
     phrases = []
-    for index, word in enumerate(words):
-        if word in lexicon.PREPOSITIONS:
+    for index, kind in enumerate(kinds):
+        if kind == Kind.PREPOSITION:
             end = index + 1
-            while end < len(words) and end not in starts and words[end] not in lexicon.PREPOSITIONS:
+            while end < len(kinds) and end not in starts and kinds[end] != Kind.PREPOSITION:
                 end += 1
             phrases.append((index, end))
     return clauses, phrases
 
 
 def _negations_match(
-    query: tuple[tuple[int, bool], ...], candidate: tuple[tuple[int, bool], ...], *, words: list[str]
+    query: tuple[tuple[int, bool], ...], candidate: tuple[tuple[int, bool], ...], *, kinds: list[int]
 ) -> bool:
     """Check each negation sits before the same word on both sides.
 
@@ -234,12 +260,12 @@ def _negations_match(
         inverted_later = candidate_inverted if query_index < candidate_index else query_inverted
         # The skipped words must be a subject ("my script"), not an
         # infinitive or a phrase: "don't I need to sign" is not "do I need to not sign".
-        skipped = words[earlier:later]
+        skipped = kinds[earlier:later]
         if (
             inverted_first
             and not inverted_later
             and later - earlier <= _INVERTED_NEGATION_REACH
-            and not any(word in lexicon.PREPOSITIONS for word in skipped)
+            and Kind.PREPOSITION not in skipped
         ):
             continue
         return False
@@ -247,45 +273,11 @@ def _negations_match(
 
 
 def _word_difference(query: list[str], candidate: list[str]) -> str:
-    """Explain the first content-word difference."""
-    only_query = list((Counter(query) - Counter(candidate)).elements())
-    only_candidate = list((Counter(candidate) - Counter(query)).elements())
-    for query_word in only_query:
-        for candidate_word in only_candidate:
-            kind = _contrast_kind(query_word, candidate_word)
-            if kind:
-                return f"{kind}: {query_word} vs {candidate_word}"
+    """Say how the words differ, counting them and naming none."""
+    only_query = sum((Counter(query) - Counter(candidate)).values())
+    only_candidate = sum((Counter(candidate) - Counter(query)).values())
     if only_query and only_candidate:
-        return f"word differs: {' '.join(only_query)} vs {' '.join(only_candidate)}"
+        return f"content word differs: {only_query} in query, {only_candidate} in candidate"
     if only_query:
-        return f"only in query: {' '.join(only_query)}"
-    return f"only in candidate: {' '.join(only_candidate)}"
-
-
-def _contrast_kind(first: str, second: str) -> str:
-    if frozenset((first, second)) in lexicon.CONTRAST_PAIRS:
-        return "opposite meaning"
-    if first in _PRONOUNS and second in _PRONOUNS:
-        return "person differs"
-    shorter, longer = sorted((first, second), key=len)
-    prefix = longer[: len(longer) - len(shorter)]
-    if len(shorter) >= 3 and longer.endswith(shorter) and prefix in lexicon.NEGATING_PREFIXES:
-        return "negating prefix"
-    common = 0
-    while common < len(shorter) and first[-1 - common] == second[-1 - common]:
-        common += 1
-    if (
-        common >= 4
-        and first[: len(first) - common] in lexicon.OPPOSING_PREFIXES
-        and second[: len(second) - common] in lexicon.OPPOSING_PREFIXES
-    ):
-        return "opposite prefix"
-    if longer.startswith(shorter) and longer[len(shorter) :] in ("s", "es"):
-        return "singular vs plural"
-    return ""
-
-
-_PRONOUNS = frozenset(
-    "i me my mine myself you your yours yourself he him his himself she her hers herself "
-    "it its we us our ours they them their theirs".split()
-)
+        return f"{only_query} word{'s' if only_query > 1 else ''} only in query"
+    return f"{only_candidate} word{'s' if only_candidate > 1 else ''} only in candidate"

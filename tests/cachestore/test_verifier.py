@@ -126,8 +126,8 @@ def test_synonyms_can_be_switched_off():
 # Differences that change the answer: refused, with the reason.
 
 
-def test_a_different_number_is_refused_with_both_values():
-    assert reason("What is 15% of 90?", "What is 15% of 80?") == "number differs: 90 vs 80"
+def test_a_different_number_is_refused_without_naming_it():
+    assert reason("What is 15% of 90?", "What is 15% of 80?") == "number differs"
     assert not accepted("Who was the 16th president?", "Who was the first president?")
     assert not accepted("Split it into two parts.", "Split it into three parts.")
     assert not accepted("What is 2+2?", "What is 2-2?")
@@ -146,22 +146,24 @@ def test_swapped_roles_are_refused():
     assert not accepted("Write a note from me to my team.", "Write a note from my team to me.")
 
 
+# The verifier sees keyed hashes, not words, so an opposite is just a
+# different word: refused, and the reason names no word.
 @pytest.mark.parametrize(
-    "query, candidate, kind",
+    "query, candidate",
     [
-        ("What are the disadvantages of solar power?", "What are the advantages of solar power?", "opposite"),
-        ("Why do cats dislike water?", "Why do cats like water?", "negating prefix"),
-        ("How do I uninstall Slack?", "How do I install Slack?", "opposite"),
-        ("How do I upvote a post?", "How do I downvote a post?", "opposite prefix"),
-        ("How do I encrypt a disk?", "How do I decrypt a disk?", "opposite"),
-        ("How do I import a dashboard?", "How do I export a dashboard?", "opposite"),
-        ("Sort by price descending.", "Sort by price ascending.", "opposite"),
-        ("What are the cons of remote work?", "What are the pros of remote work?", "opposite"),
-        ("Argue against a four-day week.", "Argue for a four-day week.", "opposite"),
+        ("What are the disadvantages of solar power?", "What are the advantages of solar power?"),
+        ("Why do cats dislike water?", "Why do cats like water?"),
+        ("How do I uninstall Slack?", "How do I install Slack?"),
+        ("How do I upvote a post?", "How do I downvote a post?"),
+        ("How do I encrypt a disk?", "How do I decrypt a disk?"),
+        ("How do I import a dashboard?", "How do I export a dashboard?"),
+        ("Sort by price descending.", "Sort by price ascending."),
+        ("What are the cons of remote work?", "What are the pros of remote work?"),
+        ("Argue against a four-day week.", "Argue for a four-day week."),
     ],
 )
-def test_opposites_are_refused_and_named(query, candidate, kind):
-    assert kind in reason(query, candidate)
+def test_opposites_are_refused_as_a_different_word(query, candidate):
+    assert reason(query, candidate) == "content word differs: 1 in query, 1 in candidate"
 
 
 @pytest.mark.parametrize(
@@ -202,7 +204,7 @@ def test_a_low_cosine_is_refused_even_when_the_words_match():
 def test_an_accepted_verdict_scores_the_cosine_and_says_what_it_forgave():
     verdict = verify("how do i instal docker", "How do I install Docker?", 0.91)
 
-    assert verdict == Verdict(accepted=True, score=0.91, reason="same request (typo 'install'~'instal')")
+    assert verdict == Verdict(accepted=True, score=0.91, reason="same request (1 typo corrected)")
     with pytest.raises(dataclasses.FrozenInstanceError):
         verdict.accepted = False
 
