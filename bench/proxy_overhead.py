@@ -50,11 +50,11 @@ def cpu_seconds(pid):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def create_workspace(environment):
-    name = f"bench-{int(time.time())}"
+def create_workspace(environment, *, cache="off"):
+    name = f"bench-{time.time_ns()}"
     output = subprocess.run(
-        [PYTHON, "manage.py", "create_workspace", name, "--set", "rate_limit_per_minute=100000000", "--set", "cache=off",
-         "--json"], cwd=REPO, env=environment, check=True, capture_output=True, text=True,
+        [PYTHON, "manage.py", "create_workspace", name, "--set", "rate_limit_per_minute=100000000", "--set",
+         f"cache={cache}", "--json"], cwd=REPO, env=environment, check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])["api_key"]
 

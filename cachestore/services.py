@@ -11,19 +11,24 @@ EXPIRY_BATCH_SIZE = 2000
 
 def cache_entry_store(*, workspace_id, kind, key_hash, context_hash, model, provider, response, usage, cost_usd,
                       expires_at, embedding=None, fingerprint=None):
-    """Store (or refresh) the entry for this key; a concurrent duplicate is not an error."""
+    """Store (or refresh) the entry for this key and return its id; a concurrent duplicate is not an error."""
     values = dict(kind=kind, context_hash=context_hash, model=model, provider=provider, response=response, usage=usage,
                   cost_usd=cost_usd, expires_at=expires_at, embedding=embedding, fingerprint=fingerprint,
                   created_at=timezone.now())
     try:
         with transaction.atomic():
-            CacheEntry.objects.update_or_create(workspace_id=workspace_id, key_hash=key_hash, defaults=values)
+            entry, _ = CacheEntry.objects.update_or_create(workspace_id=workspace_id, key_hash=key_hash,
+                                                           defaults=values)
+            return entry.pk
     except IntegrityError:
-        pass  # another process stored the same answer first
+        return None  # another process stored the same answer first
 
 
-def cache_entry_record_hit(*, entry_id):
-    CacheEntry.objects.filter(pk=entry_id).update(hit_count=F("hit_count") + 1, last_hit_at=timezone.now())
+def cache_entries_record_hits(*, hits):
+    """Add {entry id: hits} to the entries' counters."""
+    now = timezone.now()
+    for entry_id, count in hits.items():
+        CacheEntry.objects.filter(pk=entry_id).update(hit_count=F("hit_count") + count, last_hit_at=now)
 
 
 def cache_entries_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):

@@ -22,6 +22,11 @@ from proxy.errors import ProxyError
 MODE_ORDER = {CacheMode.OFF: 0, CacheMode.EXACT: 1, CacheMode.SEMANTIC: 2}
 SINGLE_FLIGHT_WAIT_SECONDS = 60
 SINGLE_FLIGHT_POLL_SECONDS = 0.05
+# The in-process tier keeps an answer at most this long, like the key cache: a purge or a deleted
+# workspace is honoured everywhere within seconds.
+LOCAL_TIER_SECONDS = 5
+LOCAL_TIER_MAX_ENTRIES = 10_000
+HIT_COUNT_FLUSH_SECONDS = 1
 logger = logging.getLogger(__name__)
 
 
@@ -75,6 +80,9 @@ class ResponseCache:
 
     def __init__(self):
         self._flights = {}
+        self._local = {}
+        self._pending_hits = {}
+        self._hit_flush = None
         self._redis = None
         if settings.REDIS_URL:
             import redis.asyncio
@@ -86,8 +94,24 @@ class ResponseCache:
     def _redis_key(workspace_id, key_hash):
         return f"optera:cache:{workspace_id}:{key_hash}"
 
+    def _remember(self, workspace_id, key_hash, answer, expires_at):
+        if len(self._local) >= LOCAL_TIER_MAX_ENTRIES:
+            self._local.clear()
+        self._local[(workspace_id, key_hash)] = (answer, min(expires_at, time.time() + LOCAL_TIER_SECONDS))
+
     async def get(self, workspace_id, key_hash):
-        """Return a live CachedAnswer for this key, or None."""
+        """Return a live CachedAnswer for this key, or None: this process first, then Redis, then PostgreSQL."""
+        local = self._local.get((workspace_id, key_hash))
+        if local is not None:
+            if local[1] > time.time():
+                return local[0]
+            del self._local[(workspace_id, key_hash)]
+        answer, expires_at = await self._get_shared(workspace_id, key_hash)
+        if answer is not None:
+            self._remember(workspace_id, key_hash, answer, expires_at)
+        return answer
+
+    async def _get_shared(self, workspace_id, key_hash):
         if self._redis is not None:
             try:
                 raw = await self._redis.get(self._redis_key(workspace_id, key_hash))
@@ -97,27 +121,32 @@ class ResponseCache:
             if raw:
                 stored = orjson.loads(raw)
                 if stored["expires_at"] > time.time():
-                    return CachedAnswer(entry_id=stored["entry_id"], response=stored["response"], usage=stored["usage"],
-                                        cost_usd=Decimal(stored["cost_usd"]), model=stored["model"],
-                                        provider=stored["provider"])
+                    answer = CachedAnswer(entry_id=stored["entry_id"], response=stored["response"],
+                                          usage=stored["usage"], cost_usd=Decimal(stored["cost_usd"]),
+                                          model=stored["model"], provider=stored["provider"])
+                    return answer, stored["expires_at"]
         entry = await sync_to_async(selectors.cache_entry_find_exact, thread_sensitive=False)(
             workspace_id=workspace_id, key_hash=key_hash
         )
         if entry is None:
-            return None
-        return CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage, cost_usd=entry.cost_usd,
-                            model=entry.model, provider=entry.provider)
+            return None, 0.0
+        answer = CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage, cost_usd=entry.cost_usd,
+                              model=entry.model, provider=entry.provider)
+        return answer, entry.expires_at.timestamp()
 
     async def put(self, *, workspace_id, key_hash, ttl_seconds, answer, kind, context_hash="", embedding=None,
                   fingerprint=None):
         expires_at = timezone.now() + timedelta(seconds=ttl_seconds)
-        await sync_to_async(services.cache_entry_store, thread_sensitive=False)(
+        entry_id = await sync_to_async(services.cache_entry_store, thread_sensitive=False)(
             workspace_id=workspace_id, kind=kind, key_hash=key_hash, context_hash=context_hash, model=answer.model,
             provider=answer.provider, response=answer.response, usage=answer.usage, cost_usd=answer.cost_usd,
             expires_at=expires_at, embedding=embedding, fingerprint=fingerprint,
         )
+        stored = CachedAnswer(entry_id=entry_id, response=answer.response, usage=answer.usage,
+                              cost_usd=answer.cost_usd, model=answer.model, provider=answer.provider)
+        self._remember(workspace_id, key_hash, stored, expires_at.timestamp())
         if self._redis is not None:
-            payload = orjson.dumps({"entry_id": None, "response": answer.response, "usage": answer.usage,
+            payload = orjson.dumps({"entry_id": entry_id, "response": answer.response, "usage": answer.usage,
                                     "cost_usd": str(answer.cost_usd), "model": answer.model, "provider": answer.provider,
                                     "expires_at": expires_at.timestamp()})
             try:
@@ -125,9 +154,21 @@ class ResponseCache:
             except Exception:
                 logger.warning("cache: Redis unavailable, stored in PostgreSQL only")
 
-    async def record_hit(self, entry_id):
-        if entry_id is not None:
-            await sync_to_async(services.cache_entry_record_hit, thread_sensitive=False)(entry_id=entry_id)
+    def record_hit(self, entry_id):
+        """Count a hit; counts are written in one batch a second rather than one UPDATE per hit."""
+        if entry_id is None:
+            return
+        self._pending_hits[entry_id] = self._pending_hits.get(entry_id, 0) + 1
+        if self._hit_flush is None or self._hit_flush.done():
+            self._hit_flush = asyncio.ensure_future(self._flush_hits_later())
+
+    async def _flush_hits_later(self):
+        await asyncio.sleep(HIT_COUNT_FLUSH_SECONDS)
+        hits, self._pending_hits = self._pending_hits, {}
+        try:
+            await sync_to_async(services.cache_entries_record_hits, thread_sensitive=False)(hits=hits)
+        except Exception:  # hit counts are statistics; losing a batch must not disturb serving
+            logger.warning("cache: could not record %d hit counts", len(hits))
 
     async def lead_or_wait(self, workspace_id, key_hash):
         """Return None when this request leads (it must call `land`), else the leader's answer or None on timeout.

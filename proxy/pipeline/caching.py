@@ -103,7 +103,7 @@ async def serve(ctx, answer, *, stream, include_usage):
     else:
         await ctx.responder.json(200, orjson.dumps(answer.response), headers + [("x-optera-cost-usd", "0")])
     ctx.runtime.logs.add(record)
-    ctx.runtime.run_in_background(ctx.runtime.cache.record_hit(answer.entry_id))
+    ctx.runtime.cache.record_hit(answer.entry_id)
 
 
 async def store_and_land(ctx, cache_plan, response):

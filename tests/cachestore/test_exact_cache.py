@@ -37,6 +37,7 @@ def test_repeat_is_a_hit_without_upstream_call(openai_client, fake):
     assert len(fake.requests) == 1
     log = wait_for(lambda: RequestLog.objects.filter(cache_status="hit").first())
     assert log.saved_usd > 0 and log.cost_usd == 0 and log.savings["cache"] > 0
+    wait_for(lambda: CacheEntry.objects.filter(hit_count=1, last_hit_at__isnull=False).exists())
 
 
 def test_changing_any_answer_field_misses(openai_client, fake):
