@@ -5,6 +5,7 @@ Lookups and writes to PostgreSQL run in threads; storing happens after the answe
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -51,14 +52,22 @@ def effective_mode(workspace_mode, header):
     return requested if MODE_ORDER[requested] < MODE_ORDER[workspace_mode] else workspace_mode
 
 
+def _header_number(header, convert, name, description):
+    """Parse a numeric request header, answering 400 (never 500) for anything else."""
+    try:
+        value = convert(header)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value):
+        raise ProxyError(400, f"{name} must be {description}", param=name)
+    return value
+
+
 def effective_ttl(workspace_ttl, header):
     """A request may shorten the workspace's TTL with X-Optera-Cache-TTL, never lengthen it."""
     if not header:
         return workspace_ttl
-    try:
-        seconds = int(header)
-    except ValueError:
-        raise ProxyError(400, "X-Optera-Cache-TTL must be a whole number of seconds", param="X-Optera-Cache-TTL") from None
+    seconds = _header_number(header, int, "X-Optera-Cache-TTL", "a whole number of seconds")
     if seconds < 1:
         raise ProxyError(400, "X-Optera-Cache-TTL must be at least 1", param="X-Optera-Cache-TTL")
     return min(seconds, workspace_ttl)
@@ -68,10 +77,7 @@ def effective_threshold(workspace_threshold, header):
     """A request may raise the similarity a semantic hit needs, never lower it."""
     if not header:
         return workspace_threshold
-    try:
-        requested = float(header)
-    except ValueError:
-        raise ProxyError(400, "X-Optera-Similarity-Threshold must be a number", param="X-Optera-Similarity-Threshold") from None
+    requested = _header_number(header, float, "X-Optera-Similarity-Threshold", "a number")
     return min(max(requested, workspace_threshold), 1.0)
 
 

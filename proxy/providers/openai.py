@@ -14,32 +14,29 @@ def _headers(provider_key):
     return {"Authorization": f"Bearer {provider_key}", "Content-Type": "application/json"}
 
 
-def chat_request(body, *, model, provider_key, stream):
-    """Build the upstream request: only the model and, for streams, include_usage change."""
-    upstream_body = dict(body)
-    upstream_body["model"] = model
-    if stream:
-        # Usage arrives only when asked for; the client's own wish decides whether it sees that chunk.
-        upstream_body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+def _request(path, body, *, model, provider_key, **overrides):
+    """Build an upstream request: the client's body with the model (and `overrides`) replaced."""
+    upstream_body = {**body, "model": model, **overrides}
     return UpstreamRequest(
         provider=NAME,
         model=model,
-        url=f"{settings.OPENAI_BASE_URL}/chat/completions",
+        url=f"{settings.OPENAI_BASE_URL}{path}",
         headers=_headers(provider_key),
         body=orjson.dumps(upstream_body),
     )
+
+
+def chat_request(body, *, model, provider_key, stream):
+    """Build the upstream request: only the model and, for streams, include_usage change."""
+    overrides = {}
+    if stream:
+        # Usage arrives only when asked for; the client's own wish decides whether it sees that chunk.
+        overrides["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    return _request("/chat/completions", body, model=model, provider_key=provider_key, **overrides)
 
 
 def embeddings_request(body, *, model, provider_key):
-    upstream_body = dict(body)
-    upstream_body["model"] = model
-    return UpstreamRequest(
-        provider=NAME,
-        model=model,
-        url=f"{settings.OPENAI_BASE_URL}/embeddings",
-        headers=_headers(provider_key),
-        body=orjson.dumps(upstream_body),
-    )
+    return _request("/embeddings", body, model=model, provider_key=provider_key)
 
 
 def chat_response(raw, *, model):

@@ -144,8 +144,10 @@ def test_cache_off_by_header_or_setting(openai_client, tenants, fake):
 def test_bad_cache_headers_are_400(openai_client, fake):
     with pytest.raises(openai.BadRequestError):
         ask(openai_client, extra_headers={"X-Optera-Cache": "sometimes"})
-    with pytest.raises(openai.BadRequestError):
-        ask(openai_client, extra_headers={"X-Optera-Cache-TTL": "-5"})
+    for name, value in [("X-Optera-Cache-TTL", "-5"), ("X-Optera-Cache-TTL", "soon"),
+                        ("X-Optera-Similarity-Threshold", "nan"), ("X-Optera-Similarity-Threshold", "high")]:
+        with pytest.raises(openai.BadRequestError):
+            ask(openai_client, extra_headers={name: value})
 
 
 def test_ten_concurrent_identical_misses_make_one_upstream_call(openai_client, fake):
