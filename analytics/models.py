@@ -66,6 +66,7 @@ class RequestLog(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     # Keyed with the workspace's secret: equal prompts can be grouped, never read back.
     prompt_hash = models.CharField(max_length=64, blank=True)
+    route_reason = models.CharField(max_length=200, blank=True, help_text="why optera/auto chose its tier")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -43,6 +43,10 @@ class RequestRecord:
     first_byte_ms: float | None = None
     client_ip: str | None = None
     prompt_hash: str = ""
+    route_reason: str = ""
+    # For optera/auto: the strong-tier target the request would have used; routing savings are
+    # measured against it.
+    route_baseline: object = None
 
     def elapsed_ms(self):
         return (time.perf_counter() - self.started) * 1000
@@ -77,6 +81,7 @@ class RequestRecord:
             overhead_ms=round(max(total_ms - self.upstream_seconds * 1000, 0.0), 3),
             client_ip=self.client_ip,
             prompt_hash=self.prompt_hash,
+            route_reason=self.route_reason[:200],
         )
 
 
@@ -122,6 +127,17 @@ class PriceBook:
 
     async def cost(self, provider, model, usage):
         return cost_usd(await self.price(provider, model), usage) or Decimal(0)
+
+    async def account(self, record):
+        """Price the record's usage, and what routing saved against the strong tier."""
+        record.cost_usd = await self.cost(record.provider, record.model_used, record.usage)
+        baseline = record.route_baseline
+        if baseline is not None and (baseline.provider, baseline.model) != (record.provider, record.model_used):
+            # The strong tier would not have read the cheap model's prompt cache: price its input uncached.
+            uncached = Usage(prompt_tokens=record.usage.prompt_tokens, completion_tokens=record.usage.completion_tokens)
+            strong_cost = await self.cost(baseline.provider, baseline.model, uncached)
+            if strong_cost > record.cost_usd:
+                record.savings["routing"] = float(strong_cost - record.cost_usd)
 
 
 class LogWriter:

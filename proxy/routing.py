@@ -42,6 +42,34 @@ def _alias_of(model, workspace_settings):
     return target if isinstance(target, str) and target else model
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes: targets in order (primary, then fallbacks), and for optera/auto the
+    strong-tier target the saving is measured against, with the classifier's reason."""
+
+    targets: list
+    baseline: Target | None = None
+    reason: str = ""
+
+
+def route(body, workspace_settings, *, routing_allowed):
+    """Resolve the request's model into a Route (aliases, optera/auto, fallbacks)."""
+    model = body.get("model")
+    routing = routing_allowed and workspace_settings.routing_enabled
+    if model == AUTO_MODEL:
+        strong = provider_of(workspace_settings.strong_model)
+        if not routing:
+            return Route(targets=targets_for(workspace_settings.strong_model, workspace_settings, routing_allowed=False),
+                         reason="routing off: strong tier")
+        from proxy.routing_classifier import SMALL, classify
+
+        decision = classify(body.get("messages") or [], body.get("tools"))
+        chosen = workspace_settings.cheap_model if decision.tier == SMALL else workspace_settings.strong_model
+        return Route(targets=targets_for(chosen, workspace_settings, routing_allowed=True), baseline=strong,
+                     reason=decision.reason[:200])
+    return Route(targets=targets_for(model, workspace_settings, routing_allowed=routing_allowed))
+
+
 def targets_for(model, workspace_settings, *, routing_allowed):
     """Return the primary target followed by the workspace's fallbacks for it."""
     if routing_allowed and workspace_settings.routing_enabled:

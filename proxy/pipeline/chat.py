@@ -9,7 +9,7 @@ from proxy.pipeline import caching
 from proxy.pipeline.forward import pass_error_through, relay_json, relay_stream, send_to_targets
 from proxy.providers import anthropic, openai
 from proxy.replay import completion_from_stream
-from proxy.routing import targets_for
+from proxy.routing import route
 
 PROVIDERS = {"openai": openai, "anthropic": anthropic}
 
@@ -41,8 +41,11 @@ async def chat_completions(ctx, body):
     record.stream = stream
     record.model_requested = body.get("model") if isinstance(body.get("model"), str) else ""
     routing_allowed = ctx.headers.get("x-optera-route", "").strip().lower() != "off"
-    targets = targets_for(body.get("model"), ctx.key_record.settings, routing_allowed=routing_allowed)
+    chosen_route = route(body, ctx.key_record.settings, routing_allowed=routing_allowed)
+    targets = chosen_route.targets
     primary = targets[0]
+    record.route_reason = chosen_route.reason
+    record.route_baseline = chosen_route.baseline
 
     cache_plan = caching.plan(ctx, body, primary, kind="chat")
     if cache_plan is not None:

@@ -74,9 +74,11 @@ async def relay_json(ctx, response, started, *, parse):
     record.upstream_seconds += time.perf_counter() - started
     body, parsed, usage = parse(raw)
     record.usage = Usage.from_openai(usage)
-    record.cost_usd = await ctx.runtime.prices.cost(record.provider, record.model_used, record.usage)
+    await ctx.runtime.prices.account(record)
     record.status_code = 200
     headers = ctx.optera_headers() + [("x-optera-cost-usd", f"{record.cost_usd:f}")] + upstream_headers(response)
+    if record.savings:
+        headers.append(("x-optera-saved-usd", f"{sum(record.savings.values()):.8f}"))
     await ctx.responder.json(200, body, headers)
     ctx.runtime.logs.add(record)
     return parsed
@@ -141,5 +143,5 @@ async def account_stream(ctx, outcome, prompt_body):
         )
         record.usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         record.usage_estimated = True
-    record.cost_usd = await ctx.runtime.prices.cost(record.provider, record.model_used, record.usage)
+    await ctx.runtime.prices.account(record)
     ctx.runtime.logs.add(record)
