@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from cachestore.models import CacheEntry
+from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
 
 @admin.register(CacheEntry)
@@ -15,3 +15,22 @@ class CacheEntryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(CompressedPrompt)
+class CompressedPromptAdmin(admin.ModelAdmin):
+    list_display = ["prompt_hash", "workspace", "tokens_before", "tokens_after", "created_at", "last_used_at"]
+    search_fields = ["prompt_hash", "workspace__name"]
+    list_select_related = ["workspace"]
+    readonly_fields = ["workspace", "prompt_hash", "tokens_before", "tokens_after", "created_at", "last_used_at"]
+
+
+@admin.register(ConversationSummary)
+class ConversationSummaryAdmin(admin.ModelAdmin):
+    list_display = ["prefix_hash", "workspace", "messages_summarised", "tokens_before", "tokens_after", "model",
+                    "cost_usd", "created_at"]
+    search_fields = ["prefix_hash", "workspace__name"]
+    list_filter = ["model"]
+    list_select_related = ["workspace"]
+    readonly_fields = ["workspace", "prefix_hash", "messages_summarised", "tokens_before", "tokens_after", "model",
+                       "cost_usd", "created_at", "last_used_at"]

@@ -53,3 +53,17 @@ def context_key(*, secret, provider, model, body):
 def prompt_hash(*, secret, body):
     """Return the HMAC of a request's messages, for grouping equal prompts in the request log."""
     return _keyed_hash(secret, "prompt", body.get("messages") or body.get("input") or "")
+
+
+def message_prefix_hashes(*, secret, messages):
+    """Return one keyed chain hash per prefix: item i names messages[:i + 1].
+
+    Chaining makes every prefix's hash cost one step, so a long conversation is hashed once.
+    """
+    chained = hmac.new(secret.encode(), f"{KEY_VERSION}:prefix".encode(), hashlib.sha256).digest()
+    hashes = []
+    for message in messages:
+        message_digest = hashlib.sha256(orjson.dumps(_canonical(message), option=orjson.OPT_SORT_KEYS)).digest()
+        chained = hmac.new(secret.encode(), chained + message_digest, hashlib.sha256).digest()
+        hashes.append(chained.hex())
+    return hashes

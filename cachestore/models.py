@@ -43,3 +43,50 @@ class CacheEntry(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key_hash[:12]}… ({self.workspace_id})"
+
+
+class CompressedPrompt(models.Model):
+    """A system prompt's losslessly compressed text, found by a keyed hash of the original.
+
+    Our privacy policy names this content as stored; the original text is not kept.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="compressed_prompts")
+    prompt_hash = models.CharField(max_length=64)
+    compressed_text = models.TextField()
+    tokens_before = models.PositiveIntegerField()
+    tokens_after = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "prompt_hash"], name="compressed_prompt_unique")]
+
+    def __str__(self):
+        return f"{self.prompt_hash[:12]}… {self.tokens_before}→{self.tokens_after}"
+
+
+class ConversationSummary(models.Model):
+    """A summary of a conversation's older turns, found by a keyed chain hash of those turns.
+
+    Later requests whose messages start with the same turns send the summary instead of them.
+    The summarised turns themselves are not kept.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="summaries")
+    prefix_hash = models.CharField(max_length=64)
+    summary_text = models.TextField()
+    messages_summarised = models.PositiveIntegerField()
+    tokens_before = models.PositiveIntegerField()
+    tokens_after = models.PositiveIntegerField()
+    model = models.CharField(max_length=100)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "conversation summaries"
+        constraints = [models.UniqueConstraint(fields=["workspace", "prefix_hash"], name="conversation_summary_unique")]
+
+    def __str__(self):
+        return f"{self.prefix_hash[:12]}… {self.messages_summarised} messages"

@@ -4,7 +4,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
-from cachestore.models import CacheEntry
+from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
 SEMANTIC_CANDIDATES = 3
 
@@ -34,3 +34,19 @@ def cache_entry_find_similar(*, workspace_id, context_hash, embedding, limit=SEM
             .only("id", "response", "usage", "cost_usd", "model", "provider", "expires_at", "fingerprint")[:limit]
         )
     return [(entry, 1.0 - float(entry.distance)) for entry in entries]
+
+
+def conversation_summary_find_longest(*, workspace_id, prefix_hashes):
+    """Return the summary covering the longest of these prefixes (hashes in prefix order), or None."""
+    summaries = {
+        summary.prefix_hash: summary
+        for summary in ConversationSummary.objects.filter(workspace_id=workspace_id, prefix_hash__in=prefix_hashes)
+    }
+    for prefix_hash in reversed(prefix_hashes):
+        if prefix_hash in summaries:
+            return summaries[prefix_hash]
+    return None
+
+
+def compressed_prompt_find(*, workspace_id, prompt_hash):
+    return CompressedPrompt.objects.filter(workspace_id=workspace_id, prompt_hash=prompt_hash).first()

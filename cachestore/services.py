@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cachestore.models import CacheEntry
+from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
 EXPIRY_BATCH_SIZE = 2000
 
@@ -41,3 +41,20 @@ def cache_entries_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
             return deleted_total
         deleted, _ = CacheEntry.objects.filter(pk__in=expired_ids).delete()
         deleted_total += deleted
+
+
+def conversation_summary_store(*, workspace_id, prefix_hash, summary_text, messages_summarised, tokens_before,
+                               tokens_after, model, cost_usd):
+    """Store a summary; when another request stored the same prefix first, keep theirs."""
+    ConversationSummary.objects.get_or_create(
+        workspace_id=workspace_id, prefix_hash=prefix_hash,
+        defaults=dict(summary_text=summary_text, messages_summarised=messages_summarised, tokens_before=tokens_before,
+                      tokens_after=tokens_after, model=model, cost_usd=cost_usd),
+    )
+
+
+def compressed_prompt_store(*, workspace_id, prompt_hash, compressed_text, tokens_before, tokens_after):
+    CompressedPrompt.objects.get_or_create(
+        workspace_id=workspace_id, prompt_hash=prompt_hash,
+        defaults=dict(compressed_text=compressed_text, tokens_before=tokens_before, tokens_after=tokens_after),
+    )

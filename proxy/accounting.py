@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from analytics import selectors as analytics_selectors
 from analytics.models import RequestLog
 from analytics.pricing import Usage, cost_usd
+from proxy.prompt_cache import provider_cache_saving_usd
 
 PRICE_REFRESH_SECONDS = 60
 MAX_BUFFERED_LOGS = 50_000
@@ -120,7 +121,10 @@ class PriceBook:
 
     async def _refresh(self):
         try:
-            self._prices = await sync_to_async(analytics_selectors.model_prices_current, thread_sensitive=False)()
+            prices = await sync_to_async(analytics_selectors.model_prices_current, thread_sensitive=False)()
+            # An empty table is a mistake (or a table being reloaded), not a price of zero: keep the last known.
+            if prices or self._prices is None:
+                self._prices = prices
             self._loaded_at = time.monotonic()
         finally:
             self._refreshing = None
@@ -129,8 +133,16 @@ class PriceBook:
         return cost_usd(await self.price(provider, model), usage) or Decimal(0)
 
     async def account(self, record):
-        """Price the record's usage, and what routing saved against the strong tier."""
-        record.cost_usd = await self.cost(record.provider, record.model_used, record.usage)
+        """Price the record's usage, and what provider caching and routing saved."""
+        price = await self.price(record.provider, record.model_used)
+        record.cost_usd = cost_usd(price, record.usage) or Decimal(0)
+        if price is not None and (record.usage.cached_tokens or record.usage.cache_write_tokens):
+            saving = provider_cache_saving_usd(
+                cached_tokens=record.usage.cached_tokens, cache_write_tokens=record.usage.cache_write_tokens,
+                input_price=float(price.input), cached_input_price=float(price.cached_input),
+                cache_write_price=float(price.cache_write))
+            if saving:
+                record.savings["provider_cache"] = saving
         baseline = record.route_baseline
         if baseline is not None and (baseline.provider, baseline.model) != (record.provider, record.model_used):
             # The strong tier would not have read the cheap model's prompt cache: price its input uncached.

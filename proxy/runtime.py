@@ -12,6 +12,7 @@ from proxy.auth import KeyCache
 from proxy.cache import ResponseCache
 from proxy.ratelimit import RateLimiter
 from proxy.semantic import SemanticCache
+from proxy.summaries import SummaryEngine
 from proxy.upstream import UpstreamClient
 
 KEY_USE_REPORT_SECONDS = 60
@@ -27,6 +28,7 @@ class ProxyRuntime:
         self.logs = LogWriter()
         self.cache = ResponseCache()
         self.semantic = SemanticCache()
+        self.summaries = SummaryEngine()
         self._key_use_reported = {}
         self._background = set()
 

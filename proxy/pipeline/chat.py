@@ -4,9 +4,11 @@ import time
 
 from django.conf import settings
 
+from cachestore import keys
 from proxy.errors import ProxyError
 from proxy.pipeline import caching
 from proxy.pipeline.forward import pass_error_through, relay_json, relay_stream, send_to_targets
+from proxy.prompt_cache import openai_cache_hints
 from proxy.providers import anthropic, openai
 from proxy.replay import completion_from_stream
 from proxy.routing import route
@@ -61,7 +63,8 @@ async def chat_completions(ctx, body):
 
     response_to_store = None
     try:
-        response_to_store = await _forward(ctx, body, targets, stream=stream, include_usage=include_usage)
+        upstream_body = await _shape(ctx, body, primary)
+        response_to_store = await _forward(ctx, upstream_body, targets, stream=stream, include_usage=include_usage)
     finally:
         if cache_plan is not None:
             # Only the primary model's complete answer may answer this request's key later.
@@ -70,11 +73,31 @@ async def chat_completions(ctx, body):
             ctx.runtime.run_in_background(caching.store_and_land(ctx, cache_plan, response_to_store))
 
 
+async def _shape(ctx, body, primary):
+    """Return the body to send upstream: the client's, with stored summaries in place of older turns.
+
+    The cache keys stay on the client's own body, so shaping never changes what is a hit.
+    """
+    messages = await ctx.runtime.summaries.apply(ctx, body, primary)
+    if messages is body.get("messages"):
+        return body
+    return {**body, "messages": messages}
+
+
 async def _forward(ctx, body, targets, *, stream, include_usage):
     """Send upstream and relay the answer; return the complete chat.completion worth caching, or None."""
 
+    prompt_cache = ctx.key_record.settings.provider_prompt_cache
+
     def build_request(target, provider_key):
-        return PROVIDERS[target.provider].chat_request(body, model=target.model, provider_key=provider_key, stream=stream)
+        if target.provider == "anthropic":
+            return anthropic.chat_request(body, model=target.model, provider_key=provider_key, stream=stream,
+                                          prompt_cache=prompt_cache)
+        hinted = body
+        if prompt_cache:
+            hinted = openai_cache_hints(body, workspace_id=ctx.key_record.workspace_id,
+                                        system_prompt_hash=system_prompt_hash(ctx, body))
+        return openai.chat_request(hinted, model=target.model, provider_key=provider_key, stream=stream)
 
     target, response, started = await send_to_targets(ctx, targets, build_request)
     provider = PROVIDERS[target.provider]
@@ -92,6 +115,13 @@ async def _forward(ctx, body, targets, *, stream, include_usage):
         return parsed if _is_complete(parsed) else None
     finally:
         response.release()
+
+
+def system_prompt_hash(ctx, body):
+    """Key the system prompt with the workspace's secret, so the hint says nothing about its text."""
+    system = [message.get("content") for message in body.get("messages") or () if message.get("role") in
+              ("system", "developer")]
+    return keys.prompt_hash(secret=ctx.key_record.cache_secret, body={"messages": system})
 
 
 def _is_complete(completion):

@@ -62,7 +62,8 @@ async def anthropic_messages(ctx, body):
     record.stream = stream
 
     def build_request(target, provider_key):
-        return anthropic.native_request(body, model=target.model, provider_key=provider_key, client_headers=ctx.headers)
+        return anthropic.native_request(body, model=target.model, provider_key=provider_key, client_headers=ctx.headers,
+                                        prompt_cache=ctx.key_record.settings.provider_prompt_cache)
 
     target, response, started = await send_to_targets(ctx, [Target("anthropic", target.model)], build_request)
     try:

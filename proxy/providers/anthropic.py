@@ -13,6 +13,7 @@ from proxy.providers.anthropic_translate import (
     chat_request_to_anthropic,
     normalise_anthropic_usage,
 )
+from proxy.prompt_cache import add_anthropic_breakpoints
 from proxy.providers.base import StreamOutcome
 from proxy.sse import DONE_EVENT, EventSplitter, anthropic_error_event, data_event, event_fields, openai_error_event
 from proxy.upstream import UpstreamRequest
@@ -34,22 +35,36 @@ def messages_url():
     return f"{settings.ANTHROPIC_BASE_URL}/v1/messages"
 
 
-def chat_request(body, *, model, provider_key, stream):
+def _estimate_tokens(text):
+    # Only decides whether a prefix reaches the provider's caching minimum; a rough count will do.
+    return len(text) // 4
+
+
+def with_prompt_cache(upstream_body, *, model):
+    """Add cache_control breakpoints where the client placed none."""
+    return add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=_estimate_tokens)
+
+
+def chat_request(body, *, model, provider_key, stream, prompt_cache=False):
     """Translate an OpenAI chat request; untranslatable input is the client's 400."""
     try:
         upstream_body = chat_request_to_anthropic(body, model=model, default_max_tokens=DEFAULT_MAX_TOKENS)
     except TranslationError as error:
         raise ProxyError(400, error.message, param=error.param) from None
     upstream_body["stream"] = stream
+    if prompt_cache:
+        upstream_body = with_prompt_cache(upstream_body, model=model)
     return UpstreamRequest(
         provider=NAME, model=model, url=messages_url(), headers=_headers(provider_key), body=orjson.dumps(upstream_body)
     )
 
 
-def native_request(body, *, model, provider_key, client_headers):
+def native_request(body, *, model, provider_key, client_headers, prompt_cache=False):
     """Pass an Anthropic-native request through, with the client's version and beta headers."""
     upstream_body = dict(body)
     upstream_body["model"] = model
+    if prompt_cache:
+        upstream_body = with_prompt_cache(upstream_body, model=model)
     extra = {name: client_headers[name] for name in FORWARDED_NATIVE_HEADERS if client_headers.get(name)}
     return UpstreamRequest(
         provider=NAME,
