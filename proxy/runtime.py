@@ -10,6 +10,7 @@ from django.utils import timezone
 from proxy.accounting import LogWriter, PriceBook
 from proxy.auth import KeyCache
 from proxy.cache import ResponseCache
+from proxy.compression import PromptCompressor
 from proxy.ratelimit import RateLimiter
 from proxy.semantic import SemanticCache
 from proxy.summaries import SummaryEngine
@@ -29,6 +30,7 @@ class ProxyRuntime:
         self.cache = ResponseCache()
         self.semantic = SemanticCache()
         self.summaries = SummaryEngine()
+        self.compressor = PromptCompressor()
         self._key_use_reported = {}
         self._background = set()
 

@@ -18,6 +18,7 @@ from analytics.pricing import Usage
 from cachestore import keys, selectors, services
 from proxy import tokens
 from proxy.accounting import RequestRecord
+from proxy.messages import leading_system_count, message_text
 from proxy.routing import provider_of
 
 SUMMARY_LEAD = "Summary of the earlier part of this conversation (written to save tokens; treat it as context):\n"
@@ -50,21 +51,10 @@ class HistoryPlan:
         return sum(self.message_tokens)
 
 
-def _message_text(message):
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(part.get("text") or "") for part in content if isinstance(part, dict))
-    return ""
-
-
 def plan_history(messages, *, secret, model, keep_recent_turns):
-    system_count = 0
-    while system_count < len(messages) and messages[system_count].get("role") in ("system", "developer"):
-        system_count += 1
+    system_count = leading_system_count(messages)
     encoding = tokens.encoding_for(model)
-    message_tokens = [len(encoding.encode(_message_text(message), disallowed_special=())) + tokens.TOKENS_PER_MESSAGE
+    message_tokens = [len(encoding.encode(message_text(message), disallowed_special=())) + tokens.TOKENS_PER_MESSAGE
                       for message in messages]
     # Cutting only right before a user message never separates a tool call from its result.
     boundaries = [index for index in range(system_count + 1, len(messages)) if messages[index].get("role") == "user"]
@@ -144,8 +134,8 @@ class SummaryEngine:
         if not provider_key:
             return
         older = messages[max(covered, plan.system_count):plan.recent_start]
-        transcript = "\n\n".join(f"{message.get('role', 'user').upper()}: {_message_text(message)}"
-                                 for message in older if _message_text(message))
+        transcript = "\n\n".join(f"{message.get('role', 'user').upper()}: {message_text(message)}"
+                                 for message in older if message_text(message))
         if summary is not None:
             transcript = f"EARLIER SUMMARY: {summary.summary_text}\n\n{transcript}"
         older_tokens = sum(plan.message_tokens[plan.system_count:plan.recent_start])

@@ -5,6 +5,7 @@ import time
 from django.conf import settings
 
 from cachestore import keys
+from proxy.messages import leading_system_count
 from proxy.errors import ProxyError
 from proxy.pipeline import caching
 from proxy.pipeline.forward import pass_error_through, relay_json, relay_stream, send_to_targets
@@ -74,12 +75,16 @@ async def chat_completions(ctx, body):
 
 
 async def _shape(ctx, body, primary):
-    """Return the body to send upstream: the client's, with stored summaries in place of older turns.
+    """Return the body to send upstream: stored summaries in place of older turns, compressed system prompts.
 
-    The cache keys stay on the client's own body, so shaping never changes what is a hit.
+    The cache keys and the summary hashes stay on the client's own messages, so shaping never
+    changes what is a hit or which summary applies.
     """
+    original = body.get("messages")
     messages = await ctx.runtime.summaries.apply(ctx, body, primary)
-    if messages is body.get("messages"):
+    messages = await ctx.runtime.compressor.apply(ctx, messages, system_count=leading_system_count(original),
+                                                  target=primary)
+    if messages is original:
         return body
     return {**body, "messages": messages}
 

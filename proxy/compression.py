@@ -1,0 +1,88 @@
+"""System-prompt compression on the request path: the stored compressed text replaces the original.
+
+A prompt is compressed once, in the background, the first time it is seen; until then requests go
+as they are. The work runs in the proxy process rather than a Celery task because a task payload
+would keep the prompt at rest in the broker, which our privacy policy does not allow; only the
+compressed text (which the policy names) is stored, under a keyed hash of the original.
+"""
+
+import asyncio
+import logging
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+
+from cachestore import keys, selectors, services
+from proxy import tokens
+
+MIN_PROMPT_CHARS = 400
+MAX_REMEMBERED = 10_000
+logger = logging.getLogger(__name__)
+
+
+def _compress(text, model):
+    from cachestore.compression import compress_system_prompt
+
+    compressed = compress_system_prompt(text)
+    return compressed, tokens.count_text(text, model=model), tokens.count_text(compressed, model=model)
+
+
+class PromptCompressor:
+    def __init__(self):
+        # (workspace id, prompt hash) -> (compressed text, tokens before, tokens after); None: not compressed yet.
+        self._known = {}
+        self._pending = set()
+
+    async def apply(self, ctx, messages, *, system_count, target):
+        """Return `messages` with each long leading system prompt replaced by its stored compressed text."""
+        if not ctx.key_record.settings.compression_enabled or ctx.headers.get("x-optera-compress", "").lower() == "off":
+            return messages
+        shaped = list(messages)
+        tokens_saved = 0
+        for index in range(system_count):
+            content = messages[index].get("content")
+            if not isinstance(content, str) or len(content) < MIN_PROMPT_CHARS:
+                continue
+            compressed = await self._compressed(ctx, content, target)
+            if compressed is not None and compressed[2] < compressed[1]:
+                shaped[index] = {**messages[index], "content": compressed[0]}
+                tokens_saved += compressed[1] - compressed[2]
+        if tokens_saved:
+            price = await ctx.runtime.prices.price(target.provider, target.model)
+            if price is not None:
+                ctx.record.savings["compression"] = float(price.input * tokens_saved / Decimal(1_000_000))
+        return shaped if tokens_saved else messages
+
+    async def _compressed(self, ctx, text, target):
+        workspace_id = ctx.key_record.workspace_id
+        prompt_hash = keys.prompt_hash(secret=ctx.key_record.cache_secret, body={"messages": ["system", text]})
+        known_key = (workspace_id, prompt_hash)
+        if known_key in self._known:
+            return self._known[known_key]
+        stored = await sync_to_async(selectors.compressed_prompt_find, thread_sensitive=False)(
+            workspace_id=workspace_id, prompt_hash=prompt_hash)
+        if stored is not None:
+            self._remember(known_key, (stored.compressed_text, stored.tokens_before, stored.tokens_after))
+            return self._known[known_key]
+        if known_key not in self._pending:
+            self._pending.add(known_key)
+            ctx.runtime.run_in_background(self._compress_and_store(known_key, text, target.model))
+        return None
+
+    def _remember(self, known_key, value):
+        if len(self._known) >= MAX_REMEMBERED:
+            self._known.clear()
+        self._known[known_key] = value
+
+    async def _compress_and_store(self, known_key, text, model):
+        workspace_id, prompt_hash = known_key
+        try:
+            compressed, before, after = await asyncio.get_running_loop().run_in_executor(None, _compress, text, model)
+            await sync_to_async(services.compressed_prompt_store, thread_sensitive=False)(
+                workspace_id=workspace_id, prompt_hash=prompt_hash, compressed_text=compressed, tokens_before=before,
+                tokens_after=after)
+            self._remember(known_key, (compressed, before, after))
+        except Exception:  # a failed compression costs a saving, never a request
+            logger.warning("system prompt compression failed", exc_info=True)
+        finally:
+            self._pending.discard(known_key)
