@@ -145,17 +145,9 @@ def main():
     import proxy_overhead
 
     environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    import subprocess
-
-    fake_port = proxy_overhead.free_port()
-    fake = subprocess.Popen([sys.executable, "-m", "tests.fakeprovider", "--port", str(fake_port)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fake, _ = proxy_overhead.start_fake_and_prepare(environment)
     server = None
     try:
-        proxy_overhead.wait_until_listening(fake_port)
-        environment.update({"OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1", "LOG_LEVEL": "WARNING"})
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=environment, check=True,
-                       capture_output=True)
         key = proxy_overhead.create_workspace(environment, cache="exact")
         port = proxy_overhead.free_port()
         server = proxy_overhead.start_server("uvicorn", port, environment)

@@ -50,6 +50,19 @@ def cpu_seconds(pid):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def start_fake_and_prepare(environment):
+    """Start the fake provider, point Optera's environment at it and migrate; return (process, its URL)."""
+    fake_port = free_port()
+    fake = subprocess.Popen([PYTHON, "-m", "tests.fakeprovider", "--port", str(fake_port)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until_listening(fake_port)
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    environment.update({"OPENAI_BASE_URL": f"{fake_url}/v1", "ANTHROPIC_BASE_URL": fake_url, "LOG_LEVEL": "WARNING"})
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=REPO, env=environment, check=True,
+                   capture_output=True)
+    return fake, fake_url
+
+
 def create_workspace(environment, *, cache="off"):
     name = f"bench-{time.time_ns()}"
     output = subprocess.run(
@@ -134,16 +147,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=4)
     options = parser.parse_args()
     environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    fake_port = free_port()
-    fake = subprocess.Popen([PYTHON, "-m", "tests.fakeprovider", "--port", str(fake_port)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fake, fake_url = start_fake_and_prepare(environment)
     processes = [fake]
     try:
-        wait_until_listening(fake_port)
-        environment.update({"OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
-                            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{fake_port}", "LOG_LEVEL": "WARNING"})
-        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=REPO, env=environment, check=True,
-                       capture_output=True)
         key = create_workspace(environment)
         rows = []
         for kind in options.servers.split(","):
@@ -151,7 +157,7 @@ def main():
             server = start_server(kind, port, environment)
             processes.append(server)
             rows.append(asyncio.run(measure(kind, f"http://127.0.0.1:{port}/v1/chat/completions",
-                                            f"http://127.0.0.1:{fake_port}/v1/chat/completions", key, server.pid,
+                                            f"{fake_url}/v1/chat/completions", key, server.pid,
                                             options.requests, options.rounds)))
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)

@@ -19,7 +19,6 @@ import argparse
 import importlib
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -169,17 +168,9 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "optera.settings")
     prices = price_table()
     environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    fake_port = proxy_overhead.free_port()
-    fake = subprocess.Popen([sys.executable, "-m", "tests.fakeprovider", "--port", str(fake_port)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fake, fake_url = proxy_overhead.start_fake_and_prepare(environment)
     server = None
     try:
-        proxy_overhead.wait_until_listening(fake_port)
-        fake_url = f"http://127.0.0.1:{fake_port}"
-        environment.update({"OPENAI_BASE_URL": f"{fake_url}/v1", "ANTHROPIC_BASE_URL": fake_url,
-                            "LOG_LEVEL": "WARNING"})
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=environment, check=True,
-                       capture_output=True)
         key = proxy_overhead.create_workspace(environment, cache="semantic")
         port = proxy_overhead.free_port()
         server = proxy_overhead.start_server("uvicorn", port, environment)
