@@ -133,3 +133,29 @@ def created_now():
     return int(time.time())
 
 
+
+
+async def answer_through_cache(ctx, cache_plan, forward, *, primary, stream=False, include_usage=False):
+    """Serve from the cache, or wait for an identical request in flight, or call `forward` and store its answer.
+
+    `forward()` relays the upstream answer to the client and returns the complete response worth
+    storing, or None. Only the primary model's answer may be stored under this request's key.
+    """
+    if cache_plan is None:
+        return await forward()
+    answer = await look_up(ctx, cache_plan)
+    if answer is None:
+        waited = await ctx.runtime.cache.lead_or_wait(ctx.key_record.workspace_id, cache_plan.key_hash)
+        cache_plan.leading = waited is None
+        if waited:
+            answer = waited
+            ctx.record.cache_status = "hit"
+    if answer is not None:
+        return await serve(ctx, answer, stream=stream, include_usage=include_usage)
+    response_to_store = None
+    try:
+        response_to_store = await forward()
+    finally:
+        if (ctx.record.provider, ctx.record.model_used) != (primary.provider, primary.model):
+            response_to_store = None
+        ctx.runtime.run_in_background(store_and_land(ctx, cache_plan, response_to_store))

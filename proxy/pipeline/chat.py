@@ -50,28 +50,13 @@ async def chat_completions(ctx, body):
     record.route_reason = chosen_route.reason
     record.route_baseline = chosen_route.baseline
 
-    cache_plan = caching.plan(ctx, body, primary, kind="chat")
-    if cache_plan is not None:
-        answer = await caching.look_up(ctx, cache_plan)
-        if answer is None:
-            waited = await ctx.runtime.cache.lead_or_wait(ctx.key_record.workspace_id, cache_plan.key_hash)
-            cache_plan.leading = waited is None
-            answer = waited or None
-            if answer is not None:
-                ctx.record.cache_status = "hit"
-        if answer is not None:
-            return await caching.serve(ctx, answer, stream=stream, include_usage=include_usage)
-
-    response_to_store = None
-    try:
+    async def forward():
         upstream_body = await _shape(ctx, body, primary)
-        response_to_store = await _forward(ctx, upstream_body, targets, stream=stream, include_usage=include_usage)
-    finally:
-        if cache_plan is not None:
-            # Only the primary model's complete answer may answer this request's key later.
-            if ctx.record.model_used != primary.model or ctx.record.provider != primary.provider:
-                response_to_store = None
-            ctx.runtime.run_in_background(caching.store_and_land(ctx, cache_plan, response_to_store))
+        return await _forward(ctx, upstream_body, targets, stream=stream, include_usage=include_usage)
+
+    cache_plan = caching.plan(ctx, body, primary, kind="chat")
+    await caching.answer_through_cache(ctx, cache_plan, forward, primary=primary, stream=stream,
+                                       include_usage=include_usage)
 
 
 async def _shape(ctx, body, primary):

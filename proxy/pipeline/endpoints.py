@@ -3,6 +3,7 @@
 import orjson
 
 from proxy.errors import ProxyError
+from proxy.pipeline import caching
 from proxy.pipeline.forward import pass_error_through, relay_json, relay_stream, send_to_targets
 from proxy.providers import anthropic, openai
 from proxy.routing import AUTO_MODEL, Target, provider_of
@@ -21,13 +22,19 @@ async def embeddings(ctx, body):
     def build_request(target, provider_key):
         return openai.embeddings_request(body, model=target.model, provider_key=provider_key)
 
-    target, response, started = await send_to_targets(ctx, [target], build_request)
-    try:
-        if response.status >= 400:
-            await pass_error_through(ctx, response, started, openai.error_body)
-        return await relay_json(ctx, response, started, parse=lambda raw: openai.chat_response(raw, model=target.model))
-    finally:
-        response.release()
+    async def forward():
+        _, response, started = await send_to_targets(ctx, [target], build_request)
+        try:
+            if response.status >= 400:
+                await pass_error_through(ctx, response, started, openai.error_body)
+            parsed = await relay_json(ctx, response, started,
+                                      parse=lambda raw: openai.chat_response(raw, model=target.model))
+            return parsed if isinstance(parsed.get("data"), list) else None
+        finally:
+            response.release()
+
+    cache_plan = caching.plan(ctx, body, target, kind="embeddings")
+    return await caching.answer_through_cache(ctx, cache_plan, forward, primary=target)
 
 
 async def models(ctx, prices):

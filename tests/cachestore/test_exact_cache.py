@@ -167,3 +167,19 @@ def test_ten_concurrent_identical_misses_make_one_upstream_call(openai_client, f
     assert len(answers) == 10
     assert {answer.parse().choices[0].message.content for answer in answers} == {"Echo: What is the capital of France?"}
     assert len(fake.requests) == 1
+
+
+def test_embeddings_are_cached_per_workspace(openai_client, optera_server, tenants, fake):
+    first = openai_client.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["alpha", "beta"])
+    assert first.headers["x-optera-cache"] == "miss"
+    stored_entries()
+    second = openai_client.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["alpha", "beta"])
+    assert second.headers["x-optera-cache"] == "hit"
+    assert second.parse().data[0].embedding == first.parse().data[0].embedding
+    assert len(fake.requests) == 1
+    other = openai_client.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["alpha"])
+    assert other.headers["x-optera-cache"] == "miss"
+    outsider = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.outsider.api_key, max_retries=0,
+                             default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY})
+    assert outsider.embeddings.with_raw_response.create(
+        model="text-embedding-3-small", input=["alpha", "beta"]).headers["x-optera-cache"] == "miss"

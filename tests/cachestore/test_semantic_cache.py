@@ -102,3 +102,12 @@ def test_no_lookup_returns_another_workspaces_entry(optera_server, tenants, fake
     upstream_keys = {request.headers.get("authorization") for request in fake.requests}
     served_from_owner = answer.headers["x-optera-cache"] != "miss" and "Bearer sk-outsider" not in upstream_keys
     assert not served_from_owner
+
+
+def test_openai_embedder_when_the_operator_chooses_it(openai_client, fake, settings):
+    settings.OPTERA_EMBEDDER = "openai"
+    ask(openai_client, "How do I reset my password?")
+    embedding_calls = [request for request in fake.requests if request.path == "/v1/embeddings"]
+    assert embedding_calls and embedding_calls[0].json["dimensions"] == 384
+    wait_for_entries(1)
+    assert len(CacheEntry.objects.first().embedding) == 384
