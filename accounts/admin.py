@@ -54,7 +54,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(WorkspaceSettings)
 class WorkspaceSettingsAdmin(admin.ModelAdmin):
-    list_display = ["workspace", "cache_mode", "cache_ttl_seconds", "semantic_threshold", "routing_enabled",
-                    "summaries_enabled", "retention_days", "updated_at"]
+    list_display = [
+        "workspace",
+        "cache_mode",
+        "cache_ttl_seconds",
+        "semantic_threshold",
+        "routing_enabled",
+        "summaries_enabled",
+        "retention_days",
+        "updated_at",
+    ]
     list_filter = ["cache_mode", "routing_enabled", "summaries_enabled", "compression_enabled"]
     search_fields = ["workspace__name"]

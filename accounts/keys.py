@@ -37,7 +37,7 @@ def parse_key(raw):
     """Return the KeyParts of a well-formed key, or None."""
     if not isinstance(raw, str) or not raw.startswith(PREFIX) or len(raw) > 200:
         return None
-    public_id, separator, secret = raw[len(PREFIX):].partition("_")
+    public_id, separator, secret = raw[len(PREFIX) :].partition("_")
     if not separator or len(public_id) != PUBLIC_ID_BYTES * 2 or len(secret) < 40:
         return None
     return KeyParts(public_id=public_id, secret=secret)

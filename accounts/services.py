@@ -15,9 +15,7 @@ def workspace_create(*, name, owner_email=None, settings_changes=None):
     WorkspaceSettings.objects.create(workspace=workspace, **(settings_changes or {}))
     if owner_email:
         user_model = get_user_model()
-        owner, _ = user_model.objects.get_or_create(
-            username=owner_email, defaults={"email": owner_email}
-        )
+        owner, _ = user_model.objects.get_or_create(username=owner_email, defaults={"email": owner_email})
         Membership.objects.create(user=owner, workspace=workspace, role=Membership.Role.OWNER)
     return workspace
 

@@ -5,16 +5,35 @@ from analytics.models import ModelPrice, RequestLog
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ["provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok",
-                    "cache_write_per_mtok", "valid_from", "valid_to"]
+    list_display = [
+        "provider",
+        "model",
+        "input_per_mtok",
+        "output_per_mtok",
+        "cached_input_per_mtok",
+        "cache_write_per_mtok",
+        "valid_from",
+        "valid_to",
+    ]
     list_filter = ["provider"]
     search_fields = ["model"]
 
 
 @admin.register(RequestLog)
 class RequestLogAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "workspace", "endpoint", "model_used", "status_code", "cache_status",
-                    "prompt_tokens", "completion_tokens", "cost_usd", "saved_usd", "total_ms"]
+    list_display = [
+        "created_at",
+        "workspace",
+        "endpoint",
+        "model_used",
+        "status_code",
+        "cache_status",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "saved_usd",
+        "total_ms",
+    ]
     list_filter = ["endpoint", "provider", "cache_status", "status_code", "stream"]
     search_fields = ["request_id", "workspace__name", "model_used"]
     date_hierarchy = "created_at"

@@ -42,9 +42,20 @@ def seed(workspaces, size, rng):
     rows = []
     for index in range(size):
         workspace = workspaces[index % len(workspaces)]
-        rows.append(CacheEntry(workspace=workspace, kind="chat", key_hash=f"bench{size}-{index:08d}",
-                               context_hash=f"context-{index % 50}", model="gpt-4o-mini", provider="openai",
-                               response={}, usage={}, expires_at=expires_at, embedding=vectors[index].tolist()))
+        rows.append(
+            CacheEntry(
+                workspace=workspace,
+                kind="chat",
+                key_hash=f"bench{size}-{index:08d}",
+                context_hash=f"context-{index % 50}",
+                model="gpt-4o-mini",
+                provider="openai",
+                response={},
+                usage={},
+                expires_at=expires_at,
+                embedding=vectors[index].tolist(),
+            )
+        )
         if len(rows) == 2000:
             CacheEntry.objects.bulk_create(rows)
             rows = []
@@ -61,9 +72,12 @@ def exact_neighbours(workspace_id, context_hash, query, limit):
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
-        return [entry.pk for entry in CacheEntry.objects.filter(
-            workspace_id=workspace_id, context_hash=context_hash, embedding__isnull=False)
-            .order_by(CosineDistance("embedding", query))[:limit]]
+        return [
+            entry.pk
+            for entry in CacheEntry.objects.filter(
+                workspace_id=workspace_id, context_hash=context_hash, embedding__isnull=False
+            ).order_by(CosineDistance("embedding", query))[:limit]
+        ]
 
 
 def search_figures(size):
@@ -71,7 +85,9 @@ def search_figures(size):
     from cachestore import selectors
 
     rng = numpy.random.default_rng(7)
-    workspaces = [services.workspace_create(name=f"bench-search-{size}-{time.time_ns()}-{index}") for index in range(20)]
+    workspaces = [
+        services.workspace_create(name=f"bench-search-{size}-{time.time_ns()}-{index}") for index in range(20)
+    ]
     try:
         started = time.perf_counter()
         vectors = seed(workspaces, size, rng)
@@ -84,13 +100,19 @@ def search_figures(size):
             query = (query / numpy.linalg.norm(query)).tolist()
             context_hash = f"context-{index % 50}"
             started = time.perf_counter()
-            found = selectors.cache_entry_find_similar(workspace_id=workspace.pk, context_hash=context_hash,
-                                                       embedding=query, limit=3)
+            found = selectors.cache_entry_find_similar(
+                workspace_id=workspace.pk, context_hash=context_hash, embedding=query, limit=3
+            )
             timings.append((time.perf_counter() - started) * 1000)
             expected = exact_neighbours(workspace.pk, context_hash, query, 3)
             recalls.append(len({entry.pk for entry, _ in found} & set(expected)) / max(len(expected), 1))
-        return {"size": size, "insert_s": insert_seconds, "p50_ms": statistics.median(timings),
-                "p99_ms": sorted(timings)[int(len(timings) * 0.99) - 1], "recall": statistics.mean(recalls)}
+        return {
+            "size": size,
+            "insert_s": insert_seconds,
+            "p50_ms": statistics.median(timings),
+            "p99_ms": sorted(timings)[int(len(timings) * 0.99) - 1],
+            "recall": statistics.mean(recalls),
+        }
     finally:
         for workspace in workspaces:
             workspace.delete()
@@ -119,8 +141,12 @@ async def exact_hit_figures(proxy_url, key, count):
     import aiohttp
 
     body = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "cached benchmark question"}]}'
-    headers = {"Authorization": f"Bearer {key}", "X-Provider-Key": "sk-bench", "Content-Type": "application/json",
-               "X-Optera-Cache": "exact"}
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "X-Provider-Key": "sk-bench",
+        "Content-Type": "application/json",
+        "X-Optera-Cache": "exact",
+    }
     latencies = []
     async with aiohttp.ClientSession() as session:
         for index in range(count + 20):
@@ -151,8 +177,9 @@ def main():
         key = proxy_overhead.create_workspace(environment, cache="exact")
         port = proxy_overhead.free_port()
         server = proxy_overhead.start_server("uvicorn", port, environment)
-        hit_p50, hit_p99 = asyncio.run(exact_hit_figures(f"http://127.0.0.1:{port}/v1/chat/completions", key,
-                                                         options.hits))
+        hit_p50, hit_p99 = asyncio.run(
+            exact_hit_figures(f"http://127.0.0.1:{port}/v1/chat/completions", key, options.hits)
+        )
     finally:
         for process in (server, fake):
             if process is not None:
@@ -166,8 +193,11 @@ def main():
     print("|---|---|---|---|---|")
     for size in (int(value) for value in options.sizes.split(",")):
         row = search_figures(size)
-        print(f"| {row['size']:,} | {row['insert_s']:.0f} | {row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms "
-              f"| {row['recall']:.3f} |", flush=True)
+        print(
+            f"| {row['size']:,} | {row['insert_s']:.0f} | {row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms "
+            f"| {row['recall']:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

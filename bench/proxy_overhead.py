@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -53,21 +52,40 @@ def cpu_seconds(pid):
 def start_fake_and_prepare(environment):
     """Start the fake provider, point Optera's environment at it and migrate; return (process, its URL)."""
     fake_port = free_port()
-    fake = subprocess.Popen([PYTHON, "-m", "tests.fakeprovider", "--port", str(fake_port)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fake = subprocess.Popen(
+        [PYTHON, "-m", "tests.fakeprovider", "--port", str(fake_port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_until_listening(fake_port)
     fake_url = f"http://127.0.0.1:{fake_port}"
     environment.update({"OPENAI_BASE_URL": f"{fake_url}/v1", "ANTHROPIC_BASE_URL": fake_url, "LOG_LEVEL": "WARNING"})
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=REPO, env=environment, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput"], cwd=REPO, env=environment, check=True, capture_output=True
+    )
     return fake, fake_url
 
 
 def create_workspace(environment, *, cache="off"):
     name = f"bench-{time.time_ns()}"
     output = subprocess.run(
-        [PYTHON, "manage.py", "create_workspace", name, "--set", "rate_limit_per_minute=100000000", "--set",
-         f"cache={cache}", "--json"], cwd=REPO, env=environment, check=True, capture_output=True, text=True,
+        [
+            PYTHON,
+            "manage.py",
+            "create_workspace",
+            name,
+            "--set",
+            "rate_limit_per_minute=100000000",
+            "--set",
+            f"cache={cache}",
+            "--json",
+        ],
+        cwd=REPO,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])["api_key"]
 
@@ -76,8 +94,21 @@ def start_server(kind, port, environment):
     if kind == "daphne":
         command = [str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "optera.asgi:application"]
     else:
-        command = [str(REPO / ".venv/bin/uvicorn"), "optera.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                   "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+        command = [
+            str(REPO / ".venv/bin/uvicorn"),
+            "optera.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_listening(port)
     return process
@@ -125,18 +156,29 @@ async def measure(kind, proxy_url, direct_url, key, server_pid, requests, rounds
         for _ in range(rounds):
             direct += await sequential(session, direct_url, direct_headers, requests // rounds)
             proxied += await sequential(session, proxy_url, proxy_headers, requests // rounds)
-        results = {"server": kind, "c1_direct_p50": percentile(direct, 0.5), "c1_proxy_p50": percentile(proxied, 0.5),
-                   "c1_direct_p99": percentile(direct, 0.99), "c1_proxy_p99": percentile(proxied, 0.99)}
+        results = {
+            "server": kind,
+            "c1_direct_p50": percentile(direct, 0.5),
+            "c1_proxy_p50": percentile(proxied, 0.5),
+            "c1_direct_p99": percentile(direct, 0.99),
+            "c1_proxy_p99": percentile(proxied, 0.99),
+        }
         load = requests * 4
         direct_c32, direct_rps = await concurrent(session, direct_url, direct_headers, load, 32)
         cpu_before = cpu_seconds(server_pid)
         proxy_c32, proxy_rps = await concurrent(session, proxy_url, proxy_headers, load, 32)
         cpu_used = cpu_seconds(server_pid) - cpu_before
-        results.update({
-            "c32_direct_p50": percentile(direct_c32, 0.5), "c32_proxy_p50": percentile(proxy_c32, 0.5),
-            "c32_direct_p99": percentile(direct_c32, 0.99), "c32_proxy_p99": percentile(proxy_c32, 0.99),
-            "c32_direct_rps": direct_rps, "c32_proxy_rps": proxy_rps, "cpu_ms_per_request": cpu_used * 1000 / load,
-        })
+        results.update(
+            {
+                "c32_direct_p50": percentile(direct_c32, 0.5),
+                "c32_proxy_p50": percentile(proxy_c32, 0.5),
+                "c32_direct_p99": percentile(direct_c32, 0.99),
+                "c32_proxy_p99": percentile(proxy_c32, 0.99),
+                "c32_direct_rps": direct_rps,
+                "c32_proxy_rps": proxy_rps,
+                "cpu_ms_per_request": cpu_used * 1000 / load,
+            }
+        )
     return results
 
 
@@ -156,9 +198,19 @@ def main():
             port = free_port()
             server = start_server(kind, port, environment)
             processes.append(server)
-            rows.append(asyncio.run(measure(kind, f"http://127.0.0.1:{port}/v1/chat/completions",
-                                            f"{fake_url}/v1/chat/completions", key, server.pid,
-                                            options.requests, options.rounds)))
+            rows.append(
+                asyncio.run(
+                    measure(
+                        kind,
+                        f"http://127.0.0.1:{port}/v1/chat/completions",
+                        f"{fake_url}/v1/chat/completions",
+                        key,
+                        server.pid,
+                        options.requests,
+                        options.rounds,
+                    )
+                )
+            )
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
         print_table(rows)
@@ -170,14 +222,19 @@ def main():
 
 
 def print_table(rows):
-    print("| server | c=1 direct p50 | c=1 via Optera p50 | added p50 | added p99 | c=32 direct rps | c=32 via Optera rps "
-          "| c=32 added p50 | Optera CPU ms/request |")
+    print(
+        "| server | c=1 direct p50 | c=1 via Optera p50 | added p50 | added p99 | c=32 direct rps "
+        "| c=32 via Optera rps | c=32 added p50 | Optera CPU ms/request |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['server']} | {row['c1_direct_p50']:.2f} ms | {row['c1_proxy_p50']:.2f} ms "
-              f"| {row['c1_proxy_p50'] - row['c1_direct_p50']:.2f} ms | {row['c1_proxy_p99'] - row['c1_direct_p99']:.2f} ms "
-              f"| {row['c32_direct_rps']:.0f} | {row['c32_proxy_rps']:.0f} "
-              f"| {row['c32_proxy_p50'] - row['c32_direct_p50']:.2f} ms | {row['cpu_ms_per_request']:.2f} |")
+        print(
+            f"| {row['server']} | {row['c1_direct_p50']:.2f} ms | {row['c1_proxy_p50']:.2f} ms "
+            f"| {row['c1_proxy_p50'] - row['c1_direct_p50']:.2f} ms "
+            f"| {row['c1_proxy_p99'] - row['c1_direct_p99']:.2f} ms "
+            f"| {row['c32_direct_rps']:.0f} | {row['c32_proxy_rps']:.0f} "
+            f"| {row['c32_proxy_p50'] - row['c32_direct_p50']:.2f} ms | {row['cpu_ms_per_request']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

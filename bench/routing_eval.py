@@ -67,15 +67,16 @@ def report(rows: list[dict]) -> None:
     print("\nconfusion (rows: label, columns: routed)")
     print(f"{'':>8} {'small':>7} {'large':>7}")
     for label in (SMALL, LARGE):
-        counts = [sum(t == label and p == routed for t, p in zip(truth, predicted))
-                  for routed in (SMALL, LARGE)]
+        counts = [sum(t == label and p == routed for t, p in zip(truth, predicted)) for routed in (SMALL, LARGE)]
         print(f"{label:>8} {counts[0]:>7} {counts[1]:>7}")
     misrouted = [(row, d) for row, d in zip(rows, decisions) if d.tier != row["tier"]]
     print(f"\nmisrouted: {len(misrouted)}")
     for row, decision in misrouted:
         prompt = " ".join(row["prompt"].split())
-        print(f"  {row.get('id', '?')} [{row['tier']}] score={decision.score:+.2f} "
-              f"{decision.reason}\n      {prompt[:150]}")
+        print(
+            f"  {row.get('id', '?')} [{row['tier']}] score={decision.score:+.2f} "
+            f"{decision.reason}\n      {prompt[:150]}"
+        )
 
 
 def timing(rows: list[dict]) -> None:
@@ -99,11 +100,15 @@ def timing(rows: list[dict]) -> None:
             (long_samples if is_long else samples).append(elapsed)
     samples.sort()
     long_samples.sort()
-    print(f"\ntime per classification: p50 {statistics.median(samples):.3f} ms, "
-          f"p99 {samples[int(len(samples) * 0.99) - 1]:.3f} ms, max {samples[-1]:.3f} ms "
-          f"({len(samples)} calls)")
-    print(f"50k-character prompts:   p50 {statistics.median(long_samples):.3f} ms, "
-          f"max {long_samples[-1]:.3f} ms ({len(long_samples)} calls)")
+    print(
+        f"\ntime per classification: p50 {statistics.median(samples):.3f} ms, "
+        f"p99 {samples[int(len(samples) * 0.99) - 1]:.3f} ms, max {samples[-1]:.3f} ms "
+        f"({len(samples)} calls)"
+    )
+    print(
+        f"50k-character prompts:   p50 {statistics.median(long_samples):.3f} ms, "
+        f"max {long_samples[-1]:.3f} ms ({len(long_samples)} calls)"
+    )
 
 
 def feature_matrix(rows: list[dict]) -> np.ndarray:
@@ -149,11 +154,15 @@ def cross_validate(rows: list[dict], folds: int, seed: int) -> None:
     for label in (0.0, 1.0):
         members = rng.permutation(np.flatnonzero(y == label))
         fold_of[members] = np.arange(len(members)) % folds
-    print(f"\n{folds}-fold cross-validation over {len(FEATURE_NAMES)} features "
-          f"(threshold fitted on each training split to keep >= 95% of its large prompts)")
+    print(
+        f"\n{folds}-fold cross-validation over {len(FEATURE_NAMES)} features "
+        f"(threshold fitted on each training split to keep >= 95% of its large prompts)"
+    )
     hand_scores = x @ hand + BIAS
-    print(f"  hand weights (nothing fitted):  large->strong {np.mean(hand_scores[y == 1] >= 0):.1%}"
-          f"  small->cheap {np.mean(hand_scores[y == 0] < 0):.1%}")
+    print(
+        f"  hand weights (nothing fitted):  large->strong {np.mean(hand_scores[y == 1] >= 0):.1%}"
+        f"  small->cheap {np.mean(hand_scores[y == 0] < 0):.1%}"
+    )
     for l2 in (0.3, 1.0, 3.0):
         held_scores = np.zeros(len(rows))
         for fold in range(folds):
@@ -161,9 +170,11 @@ def cross_validate(rows: list[dict], folds: int, seed: int) -> None:
             weights, intercept = fit_logistic(x[train], y[train], l2)
             intercept = shifted_for_recall(weights, intercept, x[train], y[train])
             held_scores[test] = x[test] @ weights + intercept
-        print(f"  logistic regression l2={l2:<4}:  large->strong "
-              f"{np.mean(held_scores[y == 1] >= 0):.1%}  small->cheap "
-              f"{np.mean(held_scores[y == 0] < 0):.1%}")
+        print(
+            f"  logistic regression l2={l2:<4}:  large->strong "
+            f"{np.mean(held_scores[y == 1] >= 0):.1%}  small->cheap "
+            f"{np.mean(held_scores[y == 0] < 0):.1%}"
+        )
     weights, intercept = fit_logistic(x, y, 1.0)
     print("  weights fitted on all rows (l2=1.0) next to the hand weights:")
     for name, fitted, chosen in sorted(zip(FEATURE_NAMES, weights, hand), key=lambda t: -abs(t[1])):
@@ -179,14 +190,18 @@ def transfer(rows: list[dict], other: list[dict]) -> None:
     hand = np.array([weight_of(name) for name in FEATURE_NAMES])
     print(f"\nfitted on this file, scored on the other file ({len(other)} prompts)")
     hand_scores = x_other @ hand + BIAS
-    print(f"  hand weights:                   large->strong {np.mean(hand_scores[y_other == 1] >= 0):.1%}"
-          f"  small->cheap {np.mean(hand_scores[y_other == 0] < 0):.1%}")
+    print(
+        f"  hand weights:                   large->strong {np.mean(hand_scores[y_other == 1] >= 0):.1%}"
+        f"  small->cheap {np.mean(hand_scores[y_other == 0] < 0):.1%}"
+    )
     for l2 in (0.3, 1.0, 3.0):
         weights, intercept = fit_logistic(x, y, l2)
         intercept = shifted_for_recall(weights, intercept, x, y)
         scores = x_other @ weights + intercept
-        print(f"  logistic regression l2={l2:<4}:  large->strong {np.mean(scores[y_other == 1] >= 0):.1%}"
-              f"  small->cheap {np.mean(scores[y_other == 0] < 0):.1%}")
+        print(
+            f"  logistic regression l2={l2:<4}:  large->strong {np.mean(scores[y_other == 1] >= 0):.1%}"
+            f"  small->cheap {np.mean(scores[y_other == 0] < 0):.1%}"
+        )
 
 
 def main() -> None:
@@ -194,8 +209,12 @@ def main() -> None:
     parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--cv", type=int, default=0, metavar="K", help="run K-fold cross-validation")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--transfer", type=Path, metavar="OTHER.jsonl",
-                        help="fit on FILE and compare hand weights and regression on OTHER")
+    parser.add_argument(
+        "--transfer",
+        type=Path,
+        metavar="OTHER.jsonl",
+        help="fit on FILE and compare hand weights and regression on OTHER",
+    )
     parser.add_argument("--no-timing", action="store_true")
     args = parser.parse_args()
     rows = load(args.file)

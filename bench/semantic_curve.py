@@ -73,8 +73,12 @@ def main() -> None:
     outcomes = {}
     for threshold in sorted({*VERIFIER_THRESHOLDS, DEFAULT_MIN_COSINE}):
         sensitivity = Sensitivity(min_cosine=threshold)
-        pair = np.array([verify(row["b"], row["a"], float(c), sensitivity=sensitivity).accepted
-                         for row, c in zip(rows, pair_cosine)])
+        pair = np.array(
+            [
+                verify(row["b"], row["a"], float(c), sensitivity=sensitivity).accepted
+                for row, c in zip(rows, pair_cosine)
+            ]
+        )
         top1 = np.zeros(len(rows), dtype=bool)
         topk = np.full(len(rows), -1)
         for index, row in enumerate(rows):
@@ -101,12 +105,16 @@ def main() -> None:
     for fold in (0, 1):
         mask = own % 2 == fold
         fold_served, fold_correct = served & mask, correct & mask
-        print(f"  fold {fold}: served {fold_served.sum():3d} correct {fold_correct.sum():3d} "
-              f"precision {_ratio(fold_correct.sum(), fold_served.sum())} "
-              f"recall {_ratio(fold_correct.sum(), (same & mask).sum())}")
+        print(
+            f"  fold {fold}: served {fold_served.sum():3d} correct {fold_correct.sum():3d} "
+            f"precision {_ratio(fold_correct.sum(), fold_served.sum())} "
+            f"recall {_ratio(fold_correct.sum(), (same & mask).sum())}"
+        )
 
-    print(f"\nEmbedding: {per_query_ms:.1f} ms/query one at a time, {batched_ms:.1f} ms/text batched "
-          f"(1 thread); verifier: {verify_us:.0f} us/pair (two fingerprints and their comparison)")
+    print(
+        f"\nEmbedding: {per_query_ms:.1f} ms/query one at a time, {batched_ms:.1f} ms/text batched "
+        f"(1 thread); verifier: {verify_us:.0f} us/pair (two fingerprints and their comparison)"
+    )
 
 
 def _header(extra: str = "") -> None:

@@ -31,38 +31,46 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 import proxy_overhead  # noqa: E402
 
-UNTIDY_SYSTEM_PROMPT = "\n".join([
-    "==============================================",
-    "   ACME SUPPORT ASSISTANT  —  SYSTEM INSTRUCTIONS   ",
-    "==============================================",
-    "",
-    "",
-    "",
-    *[f"- Rule {index}:   Always   answer in a friendly tone and   cite the relevant help-centre article.   "
-      for index in range(1, 41)],
-    "",
-    "----------------------------------------------",
-    "",
-    "IMPORTANT: never promise refunds above 100 EUR without a supervisor.   ",
-    "IMPORTANT: never promise refunds above 100 EUR without a supervisor.   ",
-    "",
-    "",
-    *[f"Policy {index}: orders ship within {index % 5 + 1} business days; tracking links expire after 30 days.   "
-      for index in range(1, 31)],
-    "",
-    "**********************************************",
-    "Always answer in a friendly tone and cite the relevant help-centre article.",
-    "Always answer in a friendly tone and cite the relevant help-centre article.",
-    "",
-    "",
-])
+UNTIDY_SYSTEM_PROMPT = "\n".join(
+    [
+        "==============================================",
+        "   ACME SUPPORT ASSISTANT  —  SYSTEM INSTRUCTIONS   ",
+        "==============================================",
+        "",
+        "",
+        "",
+        *[
+            f"- Rule {index}:   Always   answer in a friendly tone and   cite the relevant help-centre article.   "
+            for index in range(1, 41)
+        ],
+        "",
+        "----------------------------------------------",
+        "",
+        "IMPORTANT: never promise refunds above 100 EUR without a supervisor.   ",
+        "IMPORTANT: never promise refunds above 100 EUR without a supervisor.   ",
+        "",
+        "",
+        *[
+            f"Policy {index}: orders ship within {index % 5 + 1} business days; tracking links expire after 30 days.   "
+            for index in range(1, 31)
+        ],
+        "",
+        "**********************************************",
+        "Always answer in a friendly tone and cite the relevant help-centre article.",
+        "Always answer in a friendly tone and cite the relevant help-centre article.",
+        "",
+        "",
+    ]
+)
 
 
 def code_file(version):
     functions = "\n\n".join(
-        f"def handler_{index}(request):\n    \"\"\"Handle case {index}.\"\"\"\n    value = request.get('field_{index}')\n"
-        f"    if value is None:\n        raise ValueError('field_{index} is required')\n    return {{'ok': True, 'case': {index}}}"
-        for index in range(8 + version * 6))
+        f'def handler_{index}(request):\n    """Handle case {index}."""\n    value = request.get(\'field_{index}\')\n'
+        f"    if value is None:\n        raise ValueError('field_{index} is required')\n"
+        f"    return {{'ok': True, 'case': {index}}}"
+        for index in range(8 + version * 6)
+    )
     return f"```python\n# app/handlers.py, version {version}\n{functions}\n```"
 
 
@@ -85,9 +93,12 @@ def bill(fake_url, prices):
     usd = 0.0
     for model, usage in totals.items():
         input_price, output_price, cached_price, write_price = prices[model]
-        usd += (usage["input_tokens"] * input_price + usage["output_tokens"] * output_price
-                + usage["cache_read_tokens"] * cached_price
-                + (usage["cache_write_tokens"] + usage["cache_write_1h_tokens"]) * write_price) / 1_000_000
+        usd += (
+            usage["input_tokens"] * input_price
+            + usage["output_tokens"] * output_price
+            + usage["cache_read_tokens"] * cached_price
+            + (usage["cache_write_tokens"] + usage["cache_write_1h_tokens"]) * write_price
+        ) / 1_000_000
     return usd, totals
 
 
@@ -105,7 +116,8 @@ def support_bot(client, pairs):
         by_question.setdefault(pair["a"], []).append(pair)
     for question, pair in questions:
         response = client.chat.completions.with_raw_response.create(
-            model="gpt-4o-mini", messages=[system, {"role": "user", "content": question}])
+            model="gpt-4o-mini", messages=[system, {"role": "user", "content": question}]
+        )
         answer = response.parse().choices[0].message.content
         if response.headers.get("x-optera-cache") in ("hit", "semantic"):
             served += 1
@@ -123,15 +135,31 @@ def coding_chats(client, anthropic_client):
     for conversation in range(3):
         messages = []
         for turn in range(6):
-            messages.append({"role": "user", "content": f"Conversation {conversation}, turn {turn}. Here is the "
-                                                        f"updated file; what should I refactor next?\n{code_file(turn)}"})
+            messages.append(
+                {
+                    "role": "user",
+                    "content": f"Conversation {conversation}, turn {turn}. Here is the "
+                    f"updated file; what should I refactor next?\n{code_file(turn)}",
+                }
+            )
             if anthropic_client is not None:
-                answer = anthropic_client.messages.create(model="claude-sonnet-4-5", system=system, messages=messages,
-                                                          max_tokens=300).content[0].text
+                answer = (
+                    anthropic_client.messages.create(
+                        model="claude-sonnet-4-5", system=system, messages=messages, max_tokens=300
+                    )
+                    .content[0]
+                    .text
+                )
             else:
-                answer = client.chat.completions.create(
-                    model="claude-sonnet-4-5", messages=[{"role": "system", "content": system}] + messages,
-                    max_tokens=300).choices[0].message.content
+                answer = (
+                    client.chat.completions.create(
+                        model="claude-sonnet-4-5",
+                        messages=[{"role": "system", "content": system}] + messages,
+                        max_tokens=300,
+                    )
+                    .choices[0]
+                    .message.content
+                )
             messages.append({"role": "assistant", "content": answer})
 
 
@@ -176,11 +204,22 @@ def main():
         server = proxy_overhead.start_server("uvicorn", port, environment)
         provider_key = "sk-workload"
         direct = openai.OpenAI(base_url=f"{fake_url}/v1", api_key=provider_key, max_retries=0)
-        via = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0,
-                            default_headers={"X-Provider-Key": provider_key})
+        via = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{port}/v1",
+            api_key=key,
+            max_retries=0,
+            default_headers={"X-Provider-Key": provider_key},
+        )
         direct_anthropic = anthropic.Anthropic(base_url=fake_url, api_key=provider_key, max_retries=0)
-        direct_results = run_parts(direct, pairs, prompts, through_optera=False, fake_url=fake_url, prices=prices,
-                                   anthropic_client=direct_anthropic)
+        direct_results = run_parts(
+            direct,
+            pairs,
+            prompts,
+            through_optera=False,
+            fake_url=fake_url,
+            prices=prices,
+            anthropic_client=direct_anthropic,
+        )
         optera_results = run_parts(via, pairs, prompts, through_optera=True, fake_url=fake_url, prices=prices)
     finally:
         for process in (server, fake):

@@ -10,8 +10,21 @@ class CacheEntryAdmin(admin.ModelAdmin):
     search_fields = ["key_hash", "workspace__name", "model"]
     list_select_related = ["workspace"]
     exclude = ["embedding"]
-    readonly_fields = ["workspace", "kind", "key_hash", "context_hash", "model", "provider", "response", "usage",
-                       "cost_usd", "fingerprint", "created_at", "hit_count", "last_hit_at"]
+    readonly_fields = [
+        "workspace",
+        "kind",
+        "key_hash",
+        "context_hash",
+        "model",
+        "provider",
+        "response",
+        "usage",
+        "cost_usd",
+        "fingerprint",
+        "created_at",
+        "hit_count",
+        "last_hit_at",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -27,10 +40,27 @@ class CompressedPromptAdmin(admin.ModelAdmin):
 
 @admin.register(ConversationSummary)
 class ConversationSummaryAdmin(admin.ModelAdmin):
-    list_display = ["prefix_hash", "workspace", "messages_summarised", "tokens_before", "tokens_after", "model",
-                    "cost_usd", "created_at"]
+    list_display = [
+        "prefix_hash",
+        "workspace",
+        "messages_summarised",
+        "tokens_before",
+        "tokens_after",
+        "model",
+        "cost_usd",
+        "created_at",
+    ]
     search_fields = ["prefix_hash", "workspace__name"]
     list_filter = ["model"]
     list_select_related = ["workspace"]
-    readonly_fields = ["workspace", "prefix_hash", "messages_summarised", "tokens_before", "tokens_after", "model",
-                       "cost_usd", "created_at", "last_used_at"]
+    readonly_fields = [
+        "workspace",
+        "prefix_hash",
+        "messages_summarised",
+        "tokens_before",
+        "tokens_after",
+        "model",
+        "cost_usd",
+        "created_at",
+        "last_used_at",
+    ]

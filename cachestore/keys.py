@@ -13,12 +13,13 @@ import orjson
 
 KEY_VERSION = "v1"
 # Fields that change how an answer is delivered or billed, never what it says.
-NOT_ANSWER_FIELDS = frozenset({"stream", "stream_options", "user", "metadata", "store", "service_tier",
-                               "prompt_cache_key", "safety_identifier"})
+NOT_ANSWER_FIELDS = frozenset(
+    {"stream", "stream_options", "user", "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier"}
+)
 
 
 def _canonical(value):
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, dict):
         return {key: _canonical(item) for key, item in value.items()}

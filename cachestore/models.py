@@ -37,8 +37,13 @@ class CacheEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["workspace", "key_hash"], name="cache_entry_unique_key")]
         indexes = [
             models.Index(fields=["workspace", "context_hash"], name="cache_entry_context"),
-            HnswIndex(name="cache_entry_embedding", fields=["embedding"], m=16, ef_construction=64,
-                      opclasses=["vector_cosine_ops"]),
+            HnswIndex(
+                name="cache_entry_embedding",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
         ]
 
     def __str__(self):

@@ -26,7 +26,9 @@ def cache_entry_find_similar(*, workspace_id, context_hash, embedding, limit=SEM
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         entries = list(
             CacheEntry.objects.filter(
-                workspace_id=workspace_id, context_hash=context_hash, expires_at__gt=now or timezone.now(),
+                workspace_id=workspace_id,
+                context_hash=context_hash,
+                expires_at__gt=now or timezone.now(),
                 embedding__isnull=False,
             )
             .annotate(distance=CosineDistance("embedding", embedding))

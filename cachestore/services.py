@@ -9,16 +9,40 @@ from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 EXPIRY_BATCH_SIZE = 2000
 
 
-def cache_entry_store(*, workspace_id, kind, key_hash, context_hash, model, provider, response, usage, cost_usd,
-                      expires_at, embedding=None, fingerprint=None):
+def cache_entry_store(
+    *,
+    workspace_id,
+    kind,
+    key_hash,
+    context_hash,
+    model,
+    provider,
+    response,
+    usage,
+    cost_usd,
+    expires_at,
+    embedding=None,
+    fingerprint=None,
+):
     """Store (or refresh) the entry for this key and return its id; a concurrent duplicate is not an error."""
-    values = dict(kind=kind, context_hash=context_hash, model=model, provider=provider, response=response, usage=usage,
-                  cost_usd=cost_usd, expires_at=expires_at, embedding=embedding, fingerprint=fingerprint,
-                  created_at=timezone.now())
+    values = dict(
+        kind=kind,
+        context_hash=context_hash,
+        model=model,
+        provider=provider,
+        response=response,
+        usage=usage,
+        cost_usd=cost_usd,
+        expires_at=expires_at,
+        embedding=embedding,
+        fingerprint=fingerprint,
+        created_at=timezone.now(),
+    )
     try:
         with transaction.atomic():
-            entry, _ = CacheEntry.objects.update_or_create(workspace_id=workspace_id, key_hash=key_hash,
-                                                           defaults=values)
+            entry, _ = CacheEntry.objects.update_or_create(
+                workspace_id=workspace_id, key_hash=key_hash, defaults=values
+            )
             return entry.pk
     except IntegrityError:
         return None  # another process stored the same answer first
@@ -43,18 +67,27 @@ def cache_entries_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
         deleted_total += deleted
 
 
-def conversation_summary_store(*, workspace_id, prefix_hash, summary_text, messages_summarised, tokens_before,
-                               tokens_after, model, cost_usd):
+def conversation_summary_store(
+    *, workspace_id, prefix_hash, summary_text, messages_summarised, tokens_before, tokens_after, model, cost_usd
+):
     """Store a summary; when another request stored the same prefix first, keep theirs."""
     ConversationSummary.objects.get_or_create(
-        workspace_id=workspace_id, prefix_hash=prefix_hash,
-        defaults=dict(summary_text=summary_text, messages_summarised=messages_summarised, tokens_before=tokens_before,
-                      tokens_after=tokens_after, model=model, cost_usd=cost_usd),
+        workspace_id=workspace_id,
+        prefix_hash=prefix_hash,
+        defaults=dict(
+            summary_text=summary_text,
+            messages_summarised=messages_summarised,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            model=model,
+            cost_usd=cost_usd,
+        ),
     )
 
 
 def compressed_prompt_store(*, workspace_id, prompt_hash, compressed_text, tokens_before, tokens_after):
     CompressedPrompt.objects.get_or_create(
-        workspace_id=workspace_id, prompt_hash=prompt_hash,
+        workspace_id=workspace_id,
+        prompt_hash=prompt_hash,
         defaults=dict(compressed_text=compressed_text, tokens_before=tokens_before, tokens_after=tokens_after),
     )

@@ -82,7 +82,9 @@ def parse_database_url(url):
     query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
     # urlsplit lower-cases `hostname`, which would corrupt a socket directory, so read netloc.
     host_part = parts.netloc.rsplit("@", 1)[-1]
-    host = unquote(host_part.rsplit(":", 1)[0]) if ":" in host_part and not host_part.endswith("]") else unquote(host_part)
+    host = (
+        unquote(host_part.rsplit(":", 1)[0]) if ":" in host_part and not host_part.endswith("]") else unquote(host_part)
+    )
     try:
         port = parts.port
     except ValueError:

@@ -39,4 +39,6 @@ async def readyz(request):
         except Exception as error:  # a probe reports every failure instead of raising
             results[name] = f"error: {type(error).__name__}"
     healthy = all(result == "ok" for result in results.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
+    )

@@ -6,13 +6,13 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 
 from analytics import selectors as analytics_selectors
 from analytics.models import RequestLog
 from analytics.pricing import Usage, cost_usd
+from proxy.db import in_db_thread
 from proxy.prompt_cache import provider_cache_saving_usd
 
 PRICE_REFRESH_SECONDS = 60
@@ -48,6 +48,7 @@ class RequestRecord:
     # For optera/auto: the strong-tier target the request would have used; routing savings are
     # measured against it.
     route_baseline: object = None
+    logged: bool = False
 
     def elapsed_ms(self):
         return (time.perf_counter() - self.started) * 1000
@@ -121,7 +122,7 @@ class PriceBook:
 
     async def _refresh(self):
         try:
-            prices = await sync_to_async(analytics_selectors.model_prices_current, thread_sensitive=False)()
+            prices = await in_db_thread(analytics_selectors.model_prices_current)
             # An empty table is a mistake (or a table being reloaded), not a price of zero: keep the last known.
             if prices or self._prices is None:
                 self._prices = prices
@@ -138,9 +139,12 @@ class PriceBook:
         record.cost_usd = cost_usd(price, record.usage) or Decimal(0)
         if price is not None and (record.usage.cached_tokens or record.usage.cache_write_tokens):
             saving = provider_cache_saving_usd(
-                cached_tokens=record.usage.cached_tokens, cache_write_tokens=record.usage.cache_write_tokens,
-                input_price=float(price.input), cached_input_price=float(price.cached_input),
-                cache_write_price=float(price.cache_write))
+                cached_tokens=record.usage.cached_tokens,
+                cache_write_tokens=record.usage.cache_write_tokens,
+                input_price=float(price.input),
+                cached_input_price=float(price.cached_input),
+                cache_write_price=float(price.cache_write),
+            )
             if saving:
                 record.savings["provider_cache"] = saving
         baseline = record.route_baseline
@@ -160,6 +164,9 @@ class LogWriter:
         self._task = None
 
     def add(self, record):
+        if record.logged:
+            return
+        record.logged = True
         if len(self._buffer) >= MAX_BUFFERED_LOGS:
             logger.error("request log buffer full; dropping a record")
             return
@@ -176,7 +183,7 @@ class LogWriter:
         if not rows:
             return
         try:
-            await sync_to_async(_write_rows, thread_sensitive=False)(rows)
+            await in_db_thread(_write_rows, rows)
         except Exception:  # a failed write must not break serving; the rows are reported and dropped
             logger.exception("could not write %d request logs", len(rows))
 
@@ -185,10 +192,11 @@ def _write_rows(rows):
     """Insert the rows in one go; if a workspace or key vanished meanwhile, keep every row that still fits."""
     try:
         RequestLog.objects.bulk_create(rows, batch_size=500)
-    except IntegrityError:
+    except DatabaseError:
+        # One bad row (a deleted workspace, a value PostgreSQL refuses) must not cost the others.
         for row in rows:
             try:
                 with transaction.atomic():
                     row.save(force_insert=True)
-            except IntegrityError:
-                logger.info("dropped a request log whose workspace or key was deleted")
+            except DatabaseError:
+                logger.info("dropped a request log the database refused")

@@ -45,7 +45,8 @@ async def read_body(receive, *, declared_length, limit):
 
 
 def encode_headers(pairs):
-    return [(name.encode("latin-1"), str(value).encode("latin-1")) for name, value in pairs]
+    # A value that latin-1 cannot carry is replaced, never allowed to fail the response.
+    return [(name.encode("latin-1"), str(value).encode("latin-1", "replace")) for name, value in pairs]
 
 
 class Responder:
@@ -57,7 +58,9 @@ class Responder:
         self.status = None
 
     async def json(self, status, body, headers=()):
-        await self.start(status, JSON_HEADERS + encode_headers(headers) + [(b"content-length", str(len(body)).encode())])
+        await self.start(
+            status, JSON_HEADERS + encode_headers(headers) + [(b"content-length", str(len(body)).encode())]
+        )
         await self._send({"type": "http.response.body", "body": body})
 
     async def start(self, status, raw_headers):

@@ -3,11 +3,11 @@
 import time
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from accounts import selectors
 from accounts.keys import PREFIX, parse_key
+from proxy.db import in_db_thread
 from proxy.errors import ProxyError
 
 MAX_CACHED_KEYS = 10_000
@@ -36,6 +36,8 @@ def credentials_from(headers, *, native_anthropic=False):
     elif native_anthropic and headers.get("x-api-key", "").startswith(PREFIX):
         optera_key = headers["x-api-key"].strip()
         provider_key = headers.get("x-provider-key", "").strip() or None
+    if provider_key and provider_key.startswith(PREFIX):
+        provider_key = None  # an Optera key must never travel upstream
     if not optera_key:
         raise ProxyError(
             401,
@@ -70,7 +72,7 @@ class KeyCache:
         cached = self._records.get(public_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        record = await sync_to_async(selectors.key_record_find, thread_sensitive=False)(public_id=public_id)
+        record = await in_db_thread(selectors.key_record_find, public_id=public_id)
         if len(self._records) >= MAX_CACHED_KEYS:
             self._records.clear()
         self._records[public_id] = (record, now + settings.OPTERA_KEY_CACHE_SECONDS)

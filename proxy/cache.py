@@ -12,12 +12,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import orjson
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import CacheMode
 from cachestore import selectors, services
+from proxy.db import in_db_thread
 from proxy.errors import ProxyError
 
 MODE_ORDER = {CacheMode.OFF: 0, CacheMode.EXACT: 1, CacheMode.SEMANTIC: 2}
@@ -93,8 +93,9 @@ class ResponseCache:
         if settings.REDIS_URL:
             import redis.asyncio
 
-            self._redis = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.25,
-                                                       socket_timeout=0.25)
+            self._redis = redis.asyncio.Redis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.25
+            )
 
     @staticmethod
     def _redis_key(workspace_id, key_hash):
@@ -127,34 +128,68 @@ class ResponseCache:
             if raw:
                 stored = orjson.loads(raw)
                 if stored["expires_at"] > time.time():
-                    answer = CachedAnswer(entry_id=stored["entry_id"], response=stored["response"],
-                                          usage=stored["usage"], cost_usd=Decimal(stored["cost_usd"]),
-                                          model=stored["model"], provider=stored["provider"])
+                    answer = CachedAnswer(
+                        entry_id=stored["entry_id"],
+                        response=stored["response"],
+                        usage=stored["usage"],
+                        cost_usd=Decimal(stored["cost_usd"]),
+                        model=stored["model"],
+                        provider=stored["provider"],
+                    )
                     return answer, stored["expires_at"]
-        entry = await sync_to_async(selectors.cache_entry_find_exact, thread_sensitive=False)(
-            workspace_id=workspace_id, key_hash=key_hash
-        )
+        entry = await in_db_thread(selectors.cache_entry_find_exact, workspace_id=workspace_id, key_hash=key_hash)
         if entry is None:
             return None, 0.0
-        answer = CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage, cost_usd=entry.cost_usd,
-                              model=entry.model, provider=entry.provider)
+        answer = CachedAnswer(
+            entry_id=entry.pk,
+            response=entry.response,
+            usage=entry.usage,
+            cost_usd=entry.cost_usd,
+            model=entry.model,
+            provider=entry.provider,
+        )
         return answer, entry.expires_at.timestamp()
 
-    async def put(self, *, workspace_id, key_hash, ttl_seconds, answer, kind, context_hash="", embedding=None,
-                  fingerprint=None):
+    async def put(
+        self, *, workspace_id, key_hash, ttl_seconds, answer, kind, context_hash="", embedding=None, fingerprint=None
+    ):
         expires_at = timezone.now() + timedelta(seconds=ttl_seconds)
-        entry_id = await sync_to_async(services.cache_entry_store, thread_sensitive=False)(
-            workspace_id=workspace_id, kind=kind, key_hash=key_hash, context_hash=context_hash, model=answer.model,
-            provider=answer.provider, response=answer.response, usage=answer.usage, cost_usd=answer.cost_usd,
-            expires_at=expires_at, embedding=embedding, fingerprint=fingerprint,
+        entry_id = await in_db_thread(
+            services.cache_entry_store,
+            workspace_id=workspace_id,
+            kind=kind,
+            key_hash=key_hash,
+            context_hash=context_hash,
+            model=answer.model,
+            provider=answer.provider,
+            response=answer.response,
+            usage=answer.usage,
+            cost_usd=answer.cost_usd,
+            expires_at=expires_at,
+            embedding=embedding,
+            fingerprint=fingerprint,
         )
-        stored = CachedAnswer(entry_id=entry_id, response=answer.response, usage=answer.usage,
-                              cost_usd=answer.cost_usd, model=answer.model, provider=answer.provider)
+        stored = CachedAnswer(
+            entry_id=entry_id,
+            response=answer.response,
+            usage=answer.usage,
+            cost_usd=answer.cost_usd,
+            model=answer.model,
+            provider=answer.provider,
+        )
         self._remember(workspace_id, key_hash, stored, expires_at.timestamp())
         if self._redis is not None:
-            payload = orjson.dumps({"entry_id": entry_id, "response": answer.response, "usage": answer.usage,
-                                    "cost_usd": str(answer.cost_usd), "model": answer.model, "provider": answer.provider,
-                                    "expires_at": expires_at.timestamp()})
+            payload = orjson.dumps(
+                {
+                    "entry_id": entry_id,
+                    "response": answer.response,
+                    "usage": answer.usage,
+                    "cost_usd": str(answer.cost_usd),
+                    "model": answer.model,
+                    "provider": answer.provider,
+                    "expires_at": expires_at.timestamp(),
+                }
+            )
             try:
                 await self._redis.set(self._redis_key(workspace_id, key_hash), payload, ex=ttl_seconds)
             except Exception:
@@ -172,7 +207,7 @@ class ResponseCache:
         await asyncio.sleep(HIT_COUNT_FLUSH_SECONDS)
         hits, self._pending_hits = self._pending_hits, {}
         try:
-            await sync_to_async(services.cache_entries_record_hits, thread_sensitive=False)(hits=hits)
+            await in_db_thread(services.cache_entries_record_hits, hits=hits)
         except Exception:  # hit counts are statistics; losing a batch must not disturb serving
             logger.warning("cache: could not record %d hit counts", len(hits))
 
@@ -215,8 +250,11 @@ class ResponseCache:
         if self._redis is None:
             return True
         try:
-            return bool(await self._redis.set(f"optera:flight:{workspace_id}:{key_hash}", b"1", nx=True,
-                                              ex=SINGLE_FLIGHT_WAIT_SECONDS))
+            return bool(
+                await self._redis.set(
+                    f"optera:flight:{workspace_id}:{key_hash}", b"1", nx=True, ex=SINGLE_FLIGHT_WAIT_SECONDS
+                )
+            )
         except Exception:
             return True
 

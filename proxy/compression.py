@@ -10,10 +10,9 @@ import asyncio
 import logging
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
-
 from cachestore import keys, selectors, services
 from proxy import tokens
+from proxy.db import in_db_thread
 
 MIN_PROMPT_CHARS = 400
 MAX_REMEMBERED = 10_000
@@ -59,8 +58,9 @@ class PromptCompressor:
         known_key = (workspace_id, prompt_hash)
         if known_key in self._known:
             return self._known[known_key]
-        stored = await sync_to_async(selectors.compressed_prompt_find, thread_sensitive=False)(
-            workspace_id=workspace_id, prompt_hash=prompt_hash)
+        stored = await in_db_thread(
+            selectors.compressed_prompt_find, workspace_id=workspace_id, prompt_hash=prompt_hash
+        )
         if stored is not None:
             self._remember(known_key, (stored.compressed_text, stored.tokens_before, stored.tokens_after))
             return self._known[known_key]
@@ -78,9 +78,14 @@ class PromptCompressor:
         workspace_id, prompt_hash = known_key
         try:
             compressed, before, after = await asyncio.get_running_loop().run_in_executor(None, _compress, text, model)
-            await sync_to_async(services.compressed_prompt_store, thread_sensitive=False)(
-                workspace_id=workspace_id, prompt_hash=prompt_hash, compressed_text=compressed, tokens_before=before,
-                tokens_after=after)
+            await in_db_thread(
+                services.compressed_prompt_store,
+                workspace_id=workspace_id,
+                prompt_hash=prompt_hash,
+                compressed_text=compressed,
+                tokens_before=before,
+                tokens_after=after,
+            )
             self._remember(known_key, (compressed, before, after))
         except Exception:  # a failed compression costs a saving, never a request
             logger.warning("system prompt compression failed", exc_info=True)

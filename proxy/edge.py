@@ -88,14 +88,18 @@ class ProxyApplication:
         try:
             await handler
         except asyncio.CancelledError:
-            # The client hung up; the handler has closed the upstream call and accounted for it.
-            pass
+            # The client hung up. A stream accounts for itself; anything earlier is logged here as 499.
+            if record.workspace_id is not None and not record.logged and not record.stream:
+                record.status_code, record.error_type = 499, "client_disconnected"
+                record.savings = {}
+                self.runtime.logs.add(record)
         except ProxyError as error:
             await self._send_error(responder, record, error, anthropic_shape)
         except Exception:
             logger.exception("unhandled error in %s (request %s)", record.endpoint, record.request_id)
-            await self._send_error(responder, record, ProxyError(500, "internal error", code="internal_error"),
-                                   anthropic_shape)
+            await self._send_error(
+                responder, record, ProxyError(500, "internal error", code="internal_error"), anthropic_shape
+            )
 
     async def _handle(self, scope, receive, responder, record, route):
         headers = header_map(scope)
@@ -121,10 +125,16 @@ class ProxyApplication:
         record.workspace_id = key_record.workspace_id
         record.api_key_id = key_record.api_key_id
         ctx = RequestContext(
-            runtime=runtime, record=record, responder=responder, headers=headers, credentials=credentials,
+            runtime=runtime,
+            record=record,
+            responder=responder,
+            headers=headers,
+            credentials=credentials,
             key_record=key_record,
         )
-        await runtime.rate_limiter.check(api_key_id=key_record.api_key_id, limit=key_record.settings.rate_limit_per_minute)
+        await runtime.rate_limiter.check(
+            api_key_id=key_record.api_key_id, limit=key_record.settings.rate_limit_per_minute
+        )
         runtime.note_key_used(key_record.api_key_id)
         if handler is None:
             prices = await runtime.prices.all()
@@ -139,6 +149,7 @@ class ProxyApplication:
     async def _send_error(self, responder, record, error, anthropic_shape):
         record.status_code = error.status
         record.error_type = error.code or error.error_type
+        record.savings = {}
         if responder.started:
             return
         body = getattr(error, "raw_body", None) or (error.anthropic_body() if anthropic_shape else error.openai_body())

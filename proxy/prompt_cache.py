@@ -51,9 +51,7 @@ def min_cacheable_tokens(model: str) -> int:
     return DEFAULT_MIN_CACHEABLE_TOKENS
 
 
-def add_anthropic_breakpoints(
-    body: dict, *, model: str, estimate_tokens: Callable[[str], int]
-) -> dict:
+def add_anthropic_breakpoints(body: dict, *, model: str, estimate_tokens: Callable[[str], int]) -> dict:
     """Return a copy of an Anthropic Messages body with cache breakpoints on its stable prefixes.
 
     A client that placed any cache_control marker of its own (or asked for automatic caching
@@ -86,15 +84,10 @@ def add_anthropic_breakpoints(
     messages = body.get("messages") or []
 
     tools_tokens = sum(estimate_tokens(json.dumps(tool)) for tool in tools)
-    system_end_tokens = tools_tokens + sum(
-        _block_tokens(block, estimate_tokens) for block in system_blocks
-    )
+    system_end_tokens = tools_tokens + sum(_block_tokens(block, estimate_tokens) for block in system_blocks)
     message_start_tokens = [system_end_tokens]
     for message in messages:
-        message_tokens = sum(
-            _block_tokens(block, estimate_tokens)
-            for block in _content_blocks(message.get("content"))
-        )
+        message_tokens = sum(_block_tokens(block, estimate_tokens) for block in _content_blocks(message.get("content")))
         message_start_tokens.append(message_start_tokens[-1] + message_tokens)
 
     def message_breakpoint(message_index: int) -> Breakpoint | None:
@@ -170,9 +163,7 @@ def _has_client_cache_control(body: dict) -> bool:
             blocks.append(block)
             if isinstance(block, dict) and block.get("type") == "tool_result":
                 blocks.extend(_content_blocks(block.get("content")))
-    return any(
-        isinstance(block, dict) and block.get("cache_control") is not None for block in blocks
-    )
+    return any(isinstance(block, dict) and block.get("cache_control") is not None for block in blocks)
 
 
 def _content_blocks(content) -> list:
@@ -201,14 +192,9 @@ def _block_tokens(block: dict, estimate_tokens: Callable[[str], int]) -> int:
         # estimate on the safe side of the minimum.
         return 0
     if block_type == "tool_use":
-        return estimate_tokens(block.get("name") or "") + estimate_tokens(
-            json.dumps(block.get("input") or {})
-        )
+        return estimate_tokens(block.get("name") or "") + estimate_tokens(json.dumps(block.get("input") or {}))
     if block_type == "tool_result":
-        return sum(
-            _block_tokens(inner_block, estimate_tokens)
-            for inner_block in _content_blocks(block.get("content"))
-        )
+        return sum(_block_tokens(inner_block, estimate_tokens) for inner_block in _content_blocks(block.get("content")))
     return estimate_tokens(json.dumps(block))
 
 

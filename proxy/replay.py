@@ -12,14 +12,21 @@ ARGUMENT_CHARS_PER_CHUNK = 32
 
 def _pieces(text, size_in_words):
     words = text.split(" ")
-    return [" ".join(words[index:index + size_in_words]) + (" " if index + size_in_words < len(words) else "")
-            for index in range(0, len(words), size_in_words)]
+    return [
+        " ".join(words[index : index + size_in_words]) + (" " if index + size_in_words < len(words) else "")
+        for index in range(0, len(words), size_in_words)
+    ]
 
 
 def replay_stream(response, *, include_usage):
     """Return the SSE bytes of a stored chat.completion: role, content pieces, tool-call deltas, finish, usage, DONE."""
-    base = {"id": response.get("id") or f"chatcmpl-{time.time_ns():x}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": response.get("model"), "system_fingerprint": None}
+    base = {
+        "id": response.get("id") or f"chatcmpl-{time.time_ns():x}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": response.get("model"),
+        "system_fingerprint": None,
+    }
     events = []
 
     def chunk(choices, **extra):
@@ -28,20 +35,46 @@ def replay_stream(response, *, include_usage):
     for choice in response.get("choices") or ():
         index = choice.get("index", 0)
         message = choice.get("message") or {}
-        chunk([{"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}])
+        chunk(
+            [{"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}]
+        )
         if message.get("content"):
             for piece in _pieces(message["content"], WORDS_PER_CHUNK):
                 chunk([{"index": index, "delta": {"content": piece}, "logprobs": None, "finish_reason": None}])
         for position, call in enumerate(message.get("tool_calls") or ()):
             function = call.get("function") or {}
-            chunk([{"index": index, "delta": {"tool_calls": [{"index": position, "id": call.get("id"), "type": "function",
-                                                              "function": {"name": function.get("name"), "arguments": ""}}]},
-                    "logprobs": None, "finish_reason": None}])
+            chunk(
+                [
+                    {
+                        "index": index,
+                        "delta": {
+                            "tool_calls": [
+                                {
+                                    "index": position,
+                                    "id": call.get("id"),
+                                    "type": "function",
+                                    "function": {"name": function.get("name"), "arguments": ""},
+                                }
+                            ]
+                        },
+                        "logprobs": None,
+                        "finish_reason": None,
+                    }
+                ]
+            )
             arguments = function.get("arguments") or ""
             for start in range(0, len(arguments), ARGUMENT_CHARS_PER_CHUNK):
-                piece = arguments[start:start + ARGUMENT_CHARS_PER_CHUNK]
-                chunk([{"index": index, "delta": {"tool_calls": [{"index": position, "function": {"arguments": piece}}]},
-                        "logprobs": None, "finish_reason": None}])
+                piece = arguments[start : start + ARGUMENT_CHARS_PER_CHUNK]
+                chunk(
+                    [
+                        {
+                            "index": index,
+                            "delta": {"tool_calls": [{"index": position, "function": {"arguments": piece}}]},
+                            "logprobs": None,
+                            "finish_reason": None,
+                        }
+                    ]
+                )
         chunk([{"index": index, "delta": {}, "logprobs": None, "finish_reason": choice.get("finish_reason") or "stop"}])
     if include_usage:
         chunk([], usage=response.get("usage"))
@@ -51,14 +84,20 @@ def replay_stream(response, *, include_usage):
 
 def completion_from_stream(outcome, *, model, created):
     """Build the chat.completion a finished stream amounts to, for storing; None unless it ended properly."""
-    if not outcome.finished or outcome.finish_reason not in ("stop", "tool_calls", "length"):
+    if outcome.refused or not outcome.finished or outcome.finish_reason not in ("stop", "tool_calls", "length"):
         return None
     return {
         "id": f"chatcmpl-{time.time_ns():x}",
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "choices": [{"index": 0, "message": outcome.assembled_message(), "finish_reason": outcome.finish_reason,
-                     "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": outcome.assembled_message(),
+                "finish_reason": outcome.finish_reason,
+                "logprobs": None,
+            }
+        ],
         "usage": outcome.usage,
     }

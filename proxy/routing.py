@@ -16,10 +16,22 @@ class Target:
     model: str
 
 
-def provider_of(model):
-    """Return the Target for a model name, or raise 400 naming an unknown model."""
+MAX_MODEL_NAME = 200
+
+
+def check_model_name(model):
+    """Refuse anything but a printable ASCII name: it goes into headers, logs and upstream URLs' bodies."""
     if not isinstance(model, str) or not model:
         raise ProxyError(400, "'model' is required and must be a string", param="model", code="invalid_model")
+    if len(model) > MAX_MODEL_NAME or not model.isascii() or not model.isprintable():
+        raise ProxyError(
+            400, "'model' must be a printable ASCII name of at most 200 characters", param="model", code="invalid_model"
+        )
+
+
+def provider_of(model):
+    """Return the Target for a model name, or raise 400 naming an unknown model."""
+    check_model_name(model)
     prefix, separator, rest = model.partition("/")
     if separator and prefix in ("openai", "anthropic") and rest:
         return Target(provider=prefix, model=rest)
@@ -55,18 +67,24 @@ class Route:
 def route(body, workspace_settings, *, routing_allowed):
     """Resolve the request's model into a Route (aliases, optera/auto, fallbacks)."""
     model = body.get("model")
+    check_model_name(model)
     routing = routing_allowed and workspace_settings.routing_enabled
     if model == AUTO_MODEL:
         strong = provider_of(workspace_settings.strong_model)
         if not routing:
-            return Route(targets=targets_for(workspace_settings.strong_model, workspace_settings, routing_allowed=False),
-                         reason="routing off: strong tier")
+            return Route(
+                targets=targets_for(workspace_settings.strong_model, workspace_settings, routing_allowed=False),
+                reason="routing off: strong tier",
+            )
         from proxy.routing_classifier import SMALL, classify
 
         decision = classify(body.get("messages") or [], body.get("tools"))
         chosen = workspace_settings.cheap_model if decision.tier == SMALL else workspace_settings.strong_model
-        return Route(targets=targets_for(chosen, workspace_settings, routing_allowed=True), baseline=strong,
-                     reason=decision.reason[:200])
+        return Route(
+            targets=targets_for(chosen, workspace_settings, routing_allowed=True),
+            baseline=strong,
+            reason=decision.reason[:200],
+        )
     return Route(targets=targets_for(model, workspace_settings, routing_allowed=routing_allowed))
 
 

@@ -6,11 +6,11 @@ import asyncio
 import logging
 
 import orjson
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from cachestore import selectors
 from proxy.cache import CachedAnswer
+from proxy.db import in_db_thread
 
 OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
 logger = logging.getLogger(__name__)
@@ -47,9 +47,13 @@ class SemanticCache:
         """Use OpenAI's embeddings API (the operator chose to send prompt text there)."""
         from proxy.providers import openai
 
-        provider_key = ctx.provider_key("openai", primary=True)
-        request = openai.embeddings_request({"input": text, "dimensions": 384}, model=OPENAI_EMBEDDING_MODEL,
-                                            provider_key=provider_key)
+        # Only a key given for OpenAI itself (or the operator's): the request's key may be for another provider.
+        provider_key = ctx.provider_key("openai", primary=False)
+        if not provider_key:
+            raise RuntimeError("no OpenAI key for the embeddings API")
+        request = openai.embeddings_request(
+            {"input": text, "dimensions": 384}, model=OPENAI_EMBEDDING_MODEL, provider_key=provider_key
+        )
         response = await ctx.runtime.upstream.send(request)
         try:
             return orjson.loads(await response.read())["data"][0]["embedding"]
@@ -67,14 +71,22 @@ class SemanticCache:
             logger.warning("semantic cache: could not embed the query", exc_info=True)
             cache_plan.semantic = False
             return None
-        candidates = await sync_to_async(selectors.cache_entry_find_similar, thread_sensitive=False)(
-            workspace_id=ctx.key_record.workspace_id, context_hash=cache_plan.context_hash,
+        candidates = await in_db_thread(
+            selectors.cache_entry_find_similar,
+            workspace_id=ctx.key_record.workspace_id,
+            context_hash=cache_plan.context_hash,
             embedding=cache_plan.embedding,
         )
         match = best_match(Fingerprint.from_json(cache_plan.fingerprint), candidates, threshold=cache_plan.threshold)
         if match is None:
             return None
         entry, similarity = match
-        return CachedAnswer(entry_id=entry.pk, response=entry.response, usage=entry.usage, cost_usd=entry.cost_usd,
-                            model=entry.model, provider=entry.provider, similarity=similarity)
-
+        return CachedAnswer(
+            entry_id=entry.pk,
+            response=entry.response,
+            usage=entry.usage,
+            cost_usd=entry.cost_usd,
+            model=entry.model,
+            provider=entry.provider,
+            similarity=similarity,
+        )

@@ -12,12 +12,11 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
-
 from analytics.pricing import Usage
 from cachestore import keys, selectors, services
 from proxy import tokens
 from proxy.accounting import RequestRecord
+from proxy.db import in_db_thread
 from proxy.messages import leading_system_count, message_text
 from proxy.routing import provider_of
 
@@ -54,15 +53,21 @@ class HistoryPlan:
 def plan_history(messages, *, secret, model, keep_recent_turns):
     system_count = leading_system_count(messages)
     encoding = tokens.encoding_for(model)
-    message_tokens = [len(encoding.encode(message_text(message), disallowed_special=())) + tokens.TOKENS_PER_MESSAGE
-                      for message in messages]
+    message_tokens = [
+        len(encoding.encode(message_text(message), disallowed_special=())) + tokens.TOKENS_PER_MESSAGE
+        for message in messages
+    ]
     # Cutting only right before a user message never separates a tool call from its result.
     boundaries = [index for index in range(system_count + 1, len(messages)) if messages[index].get("role") == "user"]
     user_turns = [index for index in range(system_count, len(messages)) if messages[index].get("role") == "user"]
     recent_start = user_turns[-keep_recent_turns] if len(user_turns) > keep_recent_turns else None
-    return HistoryPlan(prefix_hashes=keys.message_prefix_hashes(secret=secret, messages=messages),
-                       message_tokens=message_tokens, system_count=system_count, boundaries=boundaries,
-                       recent_start=recent_start if recent_start and recent_start > system_count else None)
+    return HistoryPlan(
+        prefix_hashes=keys.message_prefix_hashes(secret=secret, messages=messages),
+        message_tokens=message_tokens,
+        system_count=system_count,
+        boundaries=boundaries,
+        recent_start=recent_start if recent_start and recent_start > system_count else None,
+    )
 
 
 class SummaryEngine:
@@ -73,28 +78,37 @@ class SummaryEngine:
         """Return the messages to send (with a stored summary in place of older turns), recording the saving."""
         workspace_settings = ctx.key_record.settings
         messages = body.get("messages") or []
-        if not workspace_settings.summaries_enabled or len(messages) < 3:
+        turned_off = ctx.headers.get("x-optera-compress", "").strip().lower() == "off"
+        if not workspace_settings.summaries_enabled or turned_off or len(messages) < 3:
             return messages
         loop = asyncio.get_running_loop()
-        plan = await loop.run_in_executor(None, lambda: plan_history(
-            messages, secret=ctx.key_record.cache_secret, model=target.model,
-            keep_recent_turns=workspace_settings.summary_keep_recent_turns))
+        plan = await loop.run_in_executor(
+            None,
+            lambda: plan_history(
+                messages,
+                secret=ctx.key_record.cache_secret,
+                model=target.model,
+                keep_recent_turns=workspace_settings.summary_keep_recent_turns,
+            ),
+        )
         usable = [boundary for boundary in plan.boundaries if plan.recent_start and boundary <= plan.recent_start]
         if not usable:
             return messages
-        summary = await sync_to_async(selectors.conversation_summary_find_longest, thread_sensitive=False)(
+        summary = await in_db_thread(
+            selectors.conversation_summary_find_longest,
             workspace_id=ctx.key_record.workspace_id,
-            prefix_hashes=[plan.prefix_hashes[boundary - 1] for boundary in usable])
+            prefix_hashes=[plan.prefix_hashes[boundary - 1] for boundary in usable],
+        )
         covered = 0
         if summary is not None:
             covered = usable[[plan.prefix_hashes[boundary - 1] for boundary in usable].index(summary.prefix_hash)]
         self._maybe_summarise(ctx, messages, plan, target, summary, covered)
         if summary is None:
             return messages
-        replaced_tokens = sum(plan.message_tokens[plan.system_count:covered])
+        replaced_tokens = sum(plan.message_tokens[plan.system_count : covered])
         await self._record_saving(ctx, target, replaced_tokens - summary.tokens_after)
         summary_message = {"role": "system", "content": SUMMARY_LEAD + summary.summary_text}
-        return messages[:plan.system_count] + [summary_message] + messages[covered:]
+        return messages[: plan.system_count] + [summary_message] + messages[covered:]
 
     async def _record_saving(self, ctx, target, tokens_saved):
         if tokens_saved <= 0:
@@ -108,9 +122,10 @@ class SummaryEngine:
         workspace_settings = ctx.key_record.settings
         if plan.recent_start is None or plan.recent_start <= covered:
             return
-        pending_tokens = sum(plan.message_tokens[max(covered, plan.system_count):plan.recent_start])
+        pending_tokens = sum(plan.message_tokens[max(covered, plan.system_count) : plan.recent_start])
         if plan.total_tokens <= workspace_settings.summary_trigger_tokens or (
-                summary is not None and pending_tokens < workspace_settings.summary_trigger_tokens // 2):
+            summary is not None and pending_tokens < workspace_settings.summary_trigger_tokens // 2
+        ):
             return
         prefix_hash = plan.prefix_hashes[plan.recent_start - 1]
         if prefix_hash in self._in_flight:
@@ -133,23 +148,38 @@ class SummaryEngine:
         provider_key = ctx.provider_key(cheap.provider, primary=cheap.provider == target.provider)
         if not provider_key:
             return
-        older = messages[max(covered, plan.system_count):plan.recent_start]
-        transcript = "\n\n".join(f"{message.get('role', 'user').upper()}: {message_text(message)}"
-                                 for message in older if message_text(message))
+        older = messages[max(covered, plan.system_count) : plan.recent_start]
+        transcript = "\n\n".join(
+            f"{message.get('role', 'user').upper()}: {message_text(message)}"
+            for message in older
+            if message_text(message)
+        )
         if summary is not None:
             transcript = f"EARLIER SUMMARY: {summary.summary_text}\n\n{transcript}"
-        older_tokens = sum(plan.message_tokens[plan.system_count:plan.recent_start])
-        body = {"model": cheap.model, "temperature": 0,
-                "max_tokens": max(MIN_SUMMARY_TOKENS, min(MAX_SUMMARY_TOKENS, older_tokens // SUMMARY_SHARE)),
-                "messages": [{"role": "system", "content": SUMMARISER_INSTRUCTIONS},
-                             {"role": "user", "content": f"Transcript to summarise:\n\n{transcript}"}]}
+        older_tokens = sum(plan.message_tokens[plan.system_count : plan.recent_start])
+        body = {
+            "model": cheap.model,
+            "temperature": 0,
+            "max_tokens": max(MIN_SUMMARY_TOKENS, min(MAX_SUMMARY_TOKENS, older_tokens // SUMMARY_SHARE)),
+            "messages": [
+                {"role": "system", "content": SUMMARISER_INSTRUCTIONS},
+                {"role": "user", "content": f"Transcript to summarise:\n\n{transcript}"},
+            ],
+        }
         provider = PROVIDERS[cheap.provider]
-        record = RequestRecord(request_id=f"{ctx.record.request_id}-summary", endpoint="summary",
-                               started=time.perf_counter(), workspace_id=ctx.key_record.workspace_id,
-                               api_key_id=ctx.key_record.api_key_id, model_requested=cheap.model,
-                               model_used=cheap.model, provider=cheap.provider)
-        response = await ctx.runtime.upstream.send(provider.chat_request(body, model=cheap.model,
-                                                                         provider_key=provider_key, stream=False))
+        record = RequestRecord(
+            request_id=f"{ctx.record.request_id}-summary",
+            endpoint="summary",
+            started=time.perf_counter(),
+            workspace_id=ctx.key_record.workspace_id,
+            api_key_id=ctx.key_record.api_key_id,
+            model_requested=cheap.model,
+            model_used=cheap.model,
+            provider=cheap.provider,
+        )
+        response = await ctx.runtime.upstream.send(
+            provider.chat_request(body, model=cheap.model, provider_key=provider_key, stream=False)
+        )
         try:
             raw = await response.read()
             record.status_code = response.status
@@ -168,7 +198,14 @@ class SummaryEngine:
         if not text.strip():
             return
         summary_tokens = tokens.count_text(SUMMARY_LEAD + text, model=cheap.model) + tokens.TOKENS_PER_MESSAGE
-        await sync_to_async(services.conversation_summary_store, thread_sensitive=False)(
-            workspace_id=ctx.key_record.workspace_id, prefix_hash=prefix_hash, summary_text=text.strip(),
-            messages_summarised=plan.recent_start - plan.system_count, tokens_before=older_tokens,
-            tokens_after=summary_tokens, model=cheap.model, cost_usd=record.cost_usd)
+        await in_db_thread(
+            services.conversation_summary_store,
+            workspace_id=ctx.key_record.workspace_id,
+            prefix_hash=prefix_hash,
+            summary_text=text.strip(),
+            messages_summarised=plan.recent_start - plan.system_count,
+            tokens_before=older_tokens,
+            tokens_after=summary_tokens,
+            model=cheap.model,
+            cost_usd=record.cost_usd,
+        )

@@ -102,11 +102,13 @@ class UpstreamClient:
                 except aiohttp.ClientError:
                     body = b""
                 response.release()
-                failure = UpstreamFailure(response.status, body, dict(response.headers))
+                failure = UpstreamFailure(
+                    response.status, body, {name.lower(): value for name, value in response.headers.items()}
+                )
             if attempt >= settings.OPTERA_UPSTREAM_MAX_RETRIES:
                 raise failure
             delay = retry_delay(
-                attempt, failure.headers.get("Retry-After"), cap=settings.OPTERA_RETRY_AFTER_CAP_SECONDS
+                attempt, failure.headers.get("retry-after"), cap=settings.OPTERA_RETRY_AFTER_CAP_SECONDS
             )
             if delay is None:
                 raise failure

@@ -61,8 +61,9 @@ def optera_server(django_db_setup, django_db_blocker, fake_provider):
     from optera.asgi import application
 
     port = free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
-                            loop="asyncio", http="h11")
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, lifespan="on", log_level="warning", loop="asyncio", http="h11"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="optera-test-server", daemon=True)
     thread.start()

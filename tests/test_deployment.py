@@ -31,19 +31,30 @@ def run_as_postgres_user(arguments, **options):
 
 @pytest.fixture(scope="module")
 def other_postgres():
-    from pgserver._commands import POSTGRES_BIN_PATH
-
     import pgserver  # noqa: F401  (makes sure the 'pgserver' system user exists when running as root)
+    from pgserver._commands import POSTGRES_BIN_PATH
 
     data_dir = Path(tempfile.mkdtemp(prefix="optera-other-pg-"))
     os.chmod(data_dir, 0o777)
     if os.geteuid() == 0:
         shutil.chown(data_dir, user="pgserver")
     port = free_port()
-    run_as_postgres_user([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data_dir / "data"), "-U", "postgres",
-                          "--auth=trust"])
-    run_as_postgres_user([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir / "data"), "-w", "-l",
-                          str(data_dir / "log"), "-o", f"-h 127.0.0.1 -p {port} -k {data_dir}", "start"])
+    run_as_postgres_user(
+        [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data_dir / "data"), "-U", "postgres", "--auth=trust"]
+    )
+    run_as_postgres_user(
+        [
+            str(POSTGRES_BIN_PATH / "pg_ctl"),
+            "-D",
+            str(data_dir / "data"),
+            "-w",
+            "-l",
+            str(data_dir / "log"),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {data_dir}",
+            "start",
+        ]
+    )
     url = f"postgres://postgres@127.0.0.1:{port}/postgres"
     import psycopg
 
@@ -56,17 +67,27 @@ def other_postgres():
 
 def environment_for(database_url, tmp_path):
     environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    environment.update({"DATABASE_URL": database_url, "DJANGO_SECRET_KEY": "deployment-test-secret",
-                        "OPTERA_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "127.0.0.1,localhost"})
+    environment.update(
+        {
+            "DATABASE_URL": database_url,
+            "DJANGO_SECRET_KEY": "deployment-test-secret",
+            "OPTERA_VAR_DIR": str(tmp_path),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        }
+    )
     return environment
 
 
 def test_daphne_serves_health_and_admin_with_css(other_postgres, tmp_path):
     port = free_port()
     log = open(tmp_path / "daphne.log", "w")
-    server = subprocess.Popen([str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port),
-                               "optera.asgi:application"], cwd=REPO, env=environment_for(other_postgres, tmp_path),
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "optera.asgi:application"],
+        cwd=REPO,
+        env=environment_for(other_postgres, tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
 
@@ -90,9 +111,13 @@ def test_daphne_serves_health_and_admin_with_css(other_postgres, tmp_path):
 def test_celery_worker_with_beat_stays_up(other_postgres, tmp_path):
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "optera", "worker", "-B", "--loglevel=INFO",
-                                   "--concurrency=1"], cwd=REPO, env=environment_for(other_postgres, tmp_path),
-                                  stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "optera", "worker", "-B", "--loglevel=INFO", "--concurrency=1"],
+            cwd=REPO,
+            env=environment_for(other_postgres, tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(lambda: "ready." in log_path.read_text() or worker.poll() is not None, timeout=60)
         time.sleep(3)

@@ -55,13 +55,17 @@ def openai_sdk(fake):
 
 @pytest.fixture
 def anthropic_sdk(fake):
-    with anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="sk-ant-test", max_retries=0, timeout=5) as client:
+    with anthropic.Anthropic(
+        base_url=fake.anthropic_base_url, api_key="sk-ant-test", max_retries=0, timeout=5
+    ) as client:
         yield client
 
 
 def chat(client, content, **options):
     """Ask the OpenAI SDK for a chat completion of one user message."""
-    return client.chat.completions.create(model=OPENAI_MODEL, messages=[{"role": "user", "content": content}], **options)
+    return client.chat.completions.create(
+        model=OPENAI_MODEL, messages=[{"role": "user", "content": content}], **options
+    )
 
 
 def message(client, content, max_tokens=100, **options):
@@ -161,7 +165,9 @@ def test_openai_tool_result_gets_a_text_answer(openai_sdk):
 def test_openai_streamed_forced_tool_call(openai_sdk):
     lookup_tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
     forced = {"type": "function", "function": {"name": "lookup"}}
-    chunks = list(chat(openai_sdk, "invoice 42", tools=[SEARCH_TOOL_OPENAI, lookup_tool], tool_choice=forced, stream=True))
+    chunks = list(
+        chat(openai_sdk, "invoice 42", tools=[SEARCH_TOOL_OPENAI, lookup_tool], tool_choice=forced, stream=True)
+    )
 
     deltas = [call for chunk in chunks for call in (chunk.choices[0].delta.tool_calls or [])]
     assert deltas[0].id.startswith("call_") and deltas[0].function.name == "lookup"
@@ -214,7 +220,11 @@ def test_anthropic_stop_sequence_and_max_tokens(anthropic_sdk):
     stopped = message(anthropic_sdk, "go on STOP here", stop_sequences=["STOP"])
     cut = message(anthropic_sdk, "a b c d", max_tokens=2)
 
-    assert (stopped.content[0].text, stopped.stop_reason, stopped.stop_sequence) == ("Echo: go on ", "stop_sequence", "STOP")
+    assert (stopped.content[0].text, stopped.stop_reason, stopped.stop_sequence) == (
+        "Echo: go on ",
+        "stop_sequence",
+        "STOP",
+    )
     assert (cut.content[0].text, cut.stop_reason) == ("Echo: a", "max_tokens")
 
 

@@ -44,7 +44,10 @@ def worker(settings, tmp_path):
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "optera", "worker", "-B", "--loglevel=INFO", "--concurrency=1"],
-            cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_for(lambda: "ready." in log_path.read_text() or process.poll() is not None, timeout=60)
@@ -62,11 +65,18 @@ def test_request_enqueues_a_task_that_the_worker_runs(optera_server, tenants, fa
     import openai
 
     process, log_path = worker
-    client = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.outsider.api_key, max_retries=0,
-                           default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY})
+    client = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.outsider.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+    )
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-    key = wait_for(lambda: ApiKey.objects.filter(pk=tenants.outsider.key_row.pk, last_used_at__isnull=False).first(),
-                   timeout=30, interval=0.25)
+    key = wait_for(
+        lambda: ApiKey.objects.filter(pk=tenants.outsider.key_row.pk, last_used_at__isnull=False).first(),
+        timeout=30,
+        interval=0.25,
+    )
     assert key.last_used_at is not None
     assert "api_key_mark_used" in log_path.read_text()
     time.sleep(1)

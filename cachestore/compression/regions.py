@@ -141,7 +141,7 @@ def _bracket_block_end(lines, kinds, start):
                     return None
                 if not open_brackets:
                     # "[Note] Be brief." opens and closes a bracket but is a sentence.
-                    return index if BRACKET_TAIL_RE.match(line[token.end():]) else None
+                    return index if BRACKET_TAIL_RE.match(line[token.end() :]) else None
             elif bracket in "[{(":
                 open_brackets.append(bracket)
     return None
@@ -202,8 +202,10 @@ def _has_layout_indentation(block):
             return True
         # An indented line may continue the item above it, or be part of a paragraph indented
         # by a ragged one to three spaces throughout; any other indentation is layout.
-        ragged_paragraph = indentation == " " * len(indentation) and len(indentation) <= 3 and (
-            index == 0 or previous_indentation == indentation
+        ragged_paragraph = (
+            indentation == " " * len(indentation)
+            and len(indentation) <= 3
+            and (index == 0 or previous_indentation == indentation)
         )
         if not (previous_is_item or ragged_paragraph):
             return True

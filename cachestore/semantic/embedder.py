@@ -52,8 +52,7 @@ class LocalEmbedder:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         batches = [
-            self._embed_batch(texts[start : start + self.batch_size])
-            for start in range(0, len(texts), self.batch_size)
+            self._embed_batch(texts[start : start + self.batch_size]) for start in range(0, len(texts), self.batch_size)
         ]
         return np.concatenate(batches, axis=0)
 

@@ -20,9 +20,7 @@ _QUOTE_MARK = "\x00"
 # Flexible negation: the "n't" of an inverted auxiliary ("why doesn't my
 # script find"), which a paraphrase may place later ("does my script not find").
 _INVERTED_NOT = "not^"
-_AUXILIARIES = frozenset(
-    "do does did is are was were can could will would should has have had must may might".split()
-)
+_AUXILIARIES = frozenset("do does did is are was were can could will would should has have had must may might".split())
 _WH_WORDS = frozenset("how what which who whom whose when where why".split())
 
 _QUOTES = re.compile(r'"([^"]+)"|`([^`]+)`|(?<![\w])\'(.+?)\'(?![\w])')
@@ -37,8 +35,16 @@ _TOKEN = re.compile(
     r"|(?P<symbol>[^\w\s'\"-])"
 )
 _SYMBOLS = {
-    "×": "*", "÷": "/", "&": "and", "$": "dollar", "€": "euro", "£": "gbp", "¥": "yen",
-    "#": "hash", "|": "pipe", "°": "",
+    "×": "*",
+    "÷": "/",
+    "&": "and",
+    "$": "dollar",
+    "€": "euro",
+    "£": "gbp",
+    "¥": "yen",
+    "#": "hash",
+    "|": "pipe",
+    "°": "",
 }
 _CURRENCY = frozenset({"dollar", "euro", "gbp", "yen"})
 _ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
@@ -245,9 +251,7 @@ def _drop_fillers(tokens: list[str]) -> list[str]:
 
 
 def _is_filler(clause: str) -> bool:
-    return set(clause.split()) <= lexicon.FILLER_CLAUSE_WORDS or bool(
-        lexicon.FILLER_CLAUSES.fullmatch(clause)
-    )
+    return set(clause.split()) <= lexicon.FILLER_CLAUSE_WORDS or bool(lexicon.FILLER_CLAUSES.fullmatch(clause))
 
 
 def _canonical(tokens: list[str], quotes: list[str], *, synonyms: bool) -> list[str]:
@@ -328,11 +332,7 @@ def _order_symmetric(tokens: list[str]) -> list[str]:
 
 
 def _ends_conjunct(token: str) -> bool:
-    return (
-        token in (BOUNDARY, _INVERTED_NOT)
-        or token in lexicon.PREPOSITIONS
-        or token in lexicon.NEGATIONS
-    )
+    return token in (BOUNDARY, _INVERTED_NOT) or token in lexicon.PREPOSITIONS or token in lexicon.NEGATIONS
 
 
 def _features(tokens: list[str], tense: frozenset[str], names: frozenset[str]) -> Features:

@@ -12,27 +12,73 @@ import re
 # Contractions, after curly apostrophes have been straightened. "'s" after
 # anything not listed is a possessive and is dropped (see features.py).
 CONTRACTIONS = {
-    "can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not",
-    "ain't": "is not", "let's": "let us", "y'all": "you all",
-    "it's": "it is", "that's": "that is", "there's": "there is", "here's": "here is",
-    "what's": "what is", "who's": "who is", "where's": "where is", "when's": "when is",
-    "why's": "why is", "how's": "how is", "he's": "he is", "she's": "she is",
+    "can't": "can not",
+    "cannot": "can not",
+    "won't": "will not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "let's": "let us",
+    "y'all": "you all",
+    "it's": "it is",
+    "that's": "that is",
+    "there's": "there is",
+    "here's": "here is",
+    "what's": "what is",
+    "who's": "who is",
+    "where's": "where is",
+    "when's": "when is",
+    "why's": "why is",
+    "how's": "how is",
+    "he's": "he is",
+    "she's": "she is",
 }
 # Informal spellings that are unambiguous in a question to an assistant.
 # Deliberately absent: "r" (the R language), "id" (an identifier), "lets".
 INFORMAL = {
-    "whats": "what is", "thats": "that is", "hows": "how is", "wheres": "where is",
-    "whos": "who is", "whens": "when is", "dont": "do not", "doesnt": "does not",
-    "didnt": "did not", "isnt": "is not", "arent": "are not", "wasnt": "was not",
-    "werent": "were not", "cant": "can not", "wont": "will not", "shouldnt": "should not",
-    "wouldnt": "would not", "couldnt": "could not", "hasnt": "has not",
-    "havent": "have not", "hadnt": "had not", "im": "i am", "ive": "i have",
-    "youre": "you are", "theyre": "they are", "u": "you", "ur": "your",
-    "pls": "please", "plz": "please", "plse": "please", "thx": "thanks", "ty": "thanks",
-    "tnx": "thanks", "wanna": "want to", "gonna": "going to",
+    "whats": "what is",
+    "thats": "that is",
+    "hows": "how is",
+    "wheres": "where is",
+    "whos": "who is",
+    "whens": "when is",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "werent": "were not",
+    "cant": "can not",
+    "wont": "will not",
+    "shouldnt": "should not",
+    "wouldnt": "would not",
+    "couldnt": "could not",
+    "hasnt": "has not",
+    "havent": "have not",
+    "hadnt": "had not",
+    "im": "i am",
+    "ive": "i have",
+    "youre": "you are",
+    "theyre": "they are",
+    "u": "you",
+    "ur": "your",
+    "pls": "please",
+    "plz": "please",
+    "plse": "please",
+    "thx": "thanks",
+    "ty": "thanks",
+    "tnx": "thanks",
+    "wanna": "want to",
+    "gonna": "going to",
 }
-CONTRACTION_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'ve", " have"),
-                        ("'ll", " will"), ("'d", " would"), ("'m", " am"))
+CONTRACTION_SUFFIXES = (
+    ("n't", " not"),
+    ("'re", " are"),
+    ("'ve", " have"),
+    ("'ll", " will"),
+    ("'d", " would"),
+    ("'m", " am"),
+)
 # Words after which "'s" means "is" (or "has"), not a possessive.
 S_IS_HOSTS = frozenset("it that there here what who where when why how he she".split())
 
@@ -110,16 +156,30 @@ celsius centigrade | fahrenheit | percent % pct | mph | kmh kph km/h
 dollar dollars usd | euro euros eur | yen jpy | gbp
 """.strip()
 UNITS = {
-    word: words[0]
-    for group in re.split(r"\s*[|\n]\s*", _UNIT_CLASSES)
-    for words in [group.split()]
-    for word in words
+    word: words[0] for group in re.split(r"\s*[|\n]\s*", _UNIT_CLASSES) for words in [group.split()] for word in words
 }
 UNITS_AFTER_NUMBER_ONLY = {
-    "m": "meter", "min": "minute", "second": "sec", "s": "sec", "h": "hour",
-    "g": "gram", "l": "liter", "mi": "mile", "c": "celsius", "f": "fahrenheit", "k": "thousand",
-    "day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
-    "months": "month", "year": "year", "years": "year", "yr": "year", "yrs": "year",
+    "m": "meter",
+    "min": "minute",
+    "second": "sec",
+    "s": "sec",
+    "h": "hour",
+    "g": "gram",
+    "l": "liter",
+    "mi": "mile",
+    "c": "celsius",
+    "f": "fahrenheit",
+    "k": "thousand",
+    "day": "day",
+    "days": "day",
+    "week": "week",
+    "weeks": "week",
+    "month": "month",
+    "months": "month",
+    "year": "year",
+    "years": "year",
+    "yr": "year",
+    "yrs": "year",
 }
 # Country names with dots, applied to the lower-cased text before tokenising.
 NAME_PHRASES = (
@@ -155,8 +215,9 @@ NUMBER_WORDS = {
         "fourteen fifteen sixteen seventeen eighteen nineteen".split()
     )
 }
-NUMBER_WORDS.update({"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-                     "seventy": 70, "eighty": 80, "ninety": 90})
+NUMBER_WORDS.update(
+    {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+)
 NUMBER_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 ORDINALS = {
     word: f"{value}th"
@@ -236,6 +297,5 @@ NEGATING_PREFIXES = frozenset("un dis in im il ir non de anti mis counter".split
 # Prefixes that turn a word into its opposite when swapped for one another
 # ("ascending"/"descending", "import"/"export", "upgrade"/"downgrade").
 OPPOSING_PREFIXES = frozenset(
-    "a de dis un in im ex en em up down out over under pre post inter intra as des "
-    "inc dec pro con sub super".split()
+    "a de dis un in im ex en em up down out over under pre post inter intra as des inc dec pro con sub super".split()
 ) | {""}

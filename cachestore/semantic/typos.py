@@ -80,7 +80,6 @@ def _single_edit(first: str, second: str) -> tuple[str, int, str] | None:
     return None
 
 
-
 # Longer tokens are identifiers, hashes or glued words, not slips; leaving them
 # alone also bounds the work on a long prompt.
 _MAX_CORRECTABLE_LENGTH = 20
@@ -94,9 +93,14 @@ def correctable_words() -> frozenset[str]:
     ("fahrenheit", "celsius"), so their slips canonicalise too.
     """
     lexicon_words = {
-        *lexicon.SYNONYMS, *lexicon.UNITS, *lexicon.UNITS_AFTER_NUMBER_ONLY,
-        *lexicon.UNITS_AFTER_NUMBER_ONLY.values(), *lexicon.ORDINALS, *lexicon.NUMBER_WORDS,
-        *lexicon.NUMBER_SCALES, *lexicon.PREPOSITIONS,
+        *lexicon.SYNONYMS,
+        *lexicon.UNITS,
+        *lexicon.UNITS_AFTER_NUMBER_ONLY,
+        *lexicon.UNITS_AFTER_NUMBER_ONLY.values(),
+        *lexicon.ORDINALS,
+        *lexicon.NUMBER_WORDS,
+        *lexicon.NUMBER_SCALES,
+        *lexicon.PREPOSITIONS,
     }
     return known_words() | frozenset(word for word in lexicon_words if word.isalpha() and word.isascii())
 

@@ -67,9 +67,7 @@ class Verdict:
 _TEXT_SECRET = b"optera semantic verifier"
 
 
-def verify(
-    query: str, candidate: str, cosine: float, *, sensitivity: Sensitivity = DEFAULT_SENSITIVITY
-) -> Verdict:
+def verify(query: str, candidate: str, cosine: float, *, sensitivity: Sensitivity = DEFAULT_SENSITIVITY) -> Verdict:
     """Return whether ``candidate``'s cached answer may be served for ``query``."""
     return verify_fingerprints(
         fingerprint(query, secret=_TEXT_SECRET),
@@ -111,10 +109,7 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
         if query_items != candidate_items:
             return f"{label} differs", []
     if len(query.negations) != len(candidate.negations):
-        return (
-            f"negation differs: {len(query.negations)} in query, "
-            f"{len(candidate.negations)} in candidate"
-        ), []
+        return (f"negation differs: {len(query.negations)} in query, {len(candidate.negations)} in candidate"), []
     if query.tense != candidate.tense:
         return f"tense differs: {_tense(query.tense)} vs {_tense(candidate.tense)}", []
     query_kinds, candidate_kinds = list(query.kinds), list(candidate.kinds)
@@ -250,9 +245,7 @@ def _negations_match(
     block; there a negation must then also have moved with it, so the check
     stays conservative.
     """
-    for (query_index, query_inverted), (candidate_index, candidate_inverted) in zip(
-        sorted(query), sorted(candidate)
-    ):
+    for (query_index, query_inverted), (candidate_index, candidate_inverted) in zip(sorted(query), sorted(candidate)):
         if query_index == candidate_index:
             continue
         earlier, later = sorted((query_index, candidate_index))

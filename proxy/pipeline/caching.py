@@ -1,5 +1,6 @@
 """The cache steps of the pipeline: plan the keys, look up (exact, then semantic), serve a hit, store an answer."""
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -9,6 +10,8 @@ from analytics.pricing import Usage
 from cachestore import keys
 from proxy.cache import CachedAnswer, effective_mode, effective_threshold, effective_ttl
 from proxy.replay import replay_stream
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,8 +39,11 @@ def last_user_text(body):
     content = last.get("content")
     if isinstance(content, str):
         return content
-    if isinstance(content, list) and content and all(isinstance(part, dict) and part.get("type") == "text"
-                                                     for part in content):
+    if (
+        isinstance(content, list)
+        and content
+        and all(isinstance(part, dict) and part.get("type") == "text" for part in content)
+    ):
         return " ".join(str(part.get("text") or "") for part in content)
     return None
 
@@ -47,23 +53,27 @@ def plan(ctx, body, target, *, kind):
     workspace_settings = ctx.key_record.settings
     mode = effective_mode(workspace_settings.cache_mode, ctx.headers.get("x-optera-cache"))
     ttl_seconds = effective_ttl(workspace_settings.cache_ttl_seconds, ctx.headers.get("x-optera-cache-ttl"))
-    threshold = effective_threshold(workspace_settings.semantic_threshold,
-                                    ctx.headers.get("x-optera-similarity-threshold"))
+    threshold = effective_threshold(
+        workspace_settings.semantic_threshold, ctx.headers.get("x-optera-similarity-threshold")
+    )
     if mode == "off":
         return None
     secret = ctx.key_record.cache_secret
     cache_plan = CachePlan(
         kind=kind,
         key_hash=keys.exact_key(secret=secret, endpoint=kind, provider=target.provider, model=target.model, body=body),
-        ttl_seconds=ttl_seconds, semantic=False, threshold=threshold,
+        ttl_seconds=ttl_seconds,
+        semantic=False,
+        threshold=threshold,
     )
     if mode == "semantic" and kind == "chat":
         query_text = last_user_text(body)
         if query_text and query_text.strip():
             cache_plan.semantic = True
             cache_plan.query_text = query_text
-            cache_plan.context_hash = keys.context_key(secret=secret, provider=target.provider, model=target.model,
-                                                       body=body)
+            cache_plan.context_hash = keys.context_key(
+                secret=secret, provider=target.provider, model=target.model, body=body
+            )
     return cache_plan
 
 
@@ -115,15 +125,28 @@ async def store_and_land(ctx, cache_plan, response):
             record = ctx.record
             usage = Usage.from_openai(response.get("usage"))
             cost = await ctx.runtime.prices.cost(record.provider, record.model_used, usage)
-            answer = CachedAnswer(entry_id=None, response=response, usage=response.get("usage") or {}, cost_usd=cost,
-                                  model=record.model_used, provider=record.provider)
+            answer = CachedAnswer(
+                entry_id=None,
+                response=response,
+                usage=response.get("usage") or {},
+                cost_usd=cost,
+                model=record.model_used,
+                provider=record.provider,
+            )
             if cache_plan.semantic and cache_plan.embedding is None:
                 await ctx.runtime.semantic.prepare(ctx, cache_plan)
             await cache.put(
-                workspace_id=workspace_id, key_hash=cache_plan.key_hash, ttl_seconds=cache_plan.ttl_seconds,
-                answer=answer, kind=cache_plan.kind, context_hash=cache_plan.context_hash,
-                embedding=cache_plan.embedding, fingerprint=cache_plan.fingerprint,
+                workspace_id=workspace_id,
+                key_hash=cache_plan.key_hash,
+                ttl_seconds=cache_plan.ttl_seconds,
+                answer=answer,
+                kind=cache_plan.kind,
+                context_hash=cache_plan.context_hash,
+                embedding=cache_plan.embedding,
+                fingerprint=cache_plan.fingerprint,
             )
+    except Exception:  # not storing costs a future hit, never this request
+        logger.warning("cache: could not store an answer", exc_info=True)
     finally:
         if cache_plan.leading:
             cache.land(workspace_id, cache_plan.key_hash)
@@ -131,8 +154,6 @@ async def store_and_land(ctx, cache_plan, response):
 
 def created_now():
     return int(time.time())
-
-
 
 
 async def answer_through_cache(ctx, cache_plan, forward, *, primary, stream=False, include_usage=False):

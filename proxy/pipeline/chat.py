@@ -5,8 +5,8 @@ import time
 from django.conf import settings
 
 from cachestore import keys
-from proxy.messages import leading_system_count
 from proxy.errors import ProxyError
+from proxy.messages import leading_system_count
 from proxy.pipeline import caching
 from proxy.pipeline.forward import pass_error_through, relay_json, relay_stream, send_to_targets
 from proxy.prompt_cache import openai_cache_hints
@@ -23,9 +23,7 @@ def validate_chat_body(body):
     if not isinstance(messages, list) or not messages:
         raise ProxyError(400, "'messages' must be a non-empty array", param="messages")
     if len(messages) > settings.OPTERA_MAX_MESSAGES:
-        raise ProxyError(
-            400, f"too many messages: {len(messages)} > {settings.OPTERA_MAX_MESSAGES}", param="messages"
-        )
+        raise ProxyError(400, f"too many messages: {len(messages)} > {settings.OPTERA_MAX_MESSAGES}", param="messages")
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             raise ProxyError(400, f"messages[{index}] must be an object with a 'role'", param=f"messages[{index}]")
@@ -55,8 +53,9 @@ async def chat_completions(ctx, body):
         return await _forward(ctx, upstream_body, targets, stream=stream, include_usage=include_usage)
 
     cache_plan = caching.plan(ctx, body, primary, kind="chat")
-    await caching.answer_through_cache(ctx, cache_plan, forward, primary=primary, stream=stream,
-                                       include_usage=include_usage)
+    await caching.answer_through_cache(
+        ctx, cache_plan, forward, primary=primary, stream=stream, include_usage=include_usage
+    )
 
 
 async def _shape(ctx, body, primary):
@@ -67,8 +66,9 @@ async def _shape(ctx, body, primary):
     """
     original = body.get("messages")
     messages = await ctx.runtime.summaries.apply(ctx, body, primary)
-    messages = await ctx.runtime.compressor.apply(ctx, messages, system_count=leading_system_count(original),
-                                                  target=primary)
+    messages = await ctx.runtime.compressor.apply(
+        ctx, messages, system_count=leading_system_count(original), target=primary
+    )
     if messages is original:
         return body
     return {**body, "messages": messages}
@@ -81,12 +81,14 @@ async def _forward(ctx, body, targets, *, stream, include_usage):
 
     def build_request(target, provider_key):
         if target.provider == "anthropic":
-            return anthropic.chat_request(body, model=target.model, provider_key=provider_key, stream=stream,
-                                          prompt_cache=prompt_cache)
+            return anthropic.chat_request(
+                body, model=target.model, provider_key=provider_key, stream=stream, prompt_cache=prompt_cache
+            )
         hinted = body
         if prompt_cache:
-            hinted = openai_cache_hints(body, workspace_id=ctx.key_record.workspace_id,
-                                        system_prompt_hash=system_prompt_hash(ctx, body))
+            hinted = openai_cache_hints(
+                body, workspace_id=ctx.key_record.workspace_id, system_prompt_hash=system_prompt_hash(ctx, body)
+            )
         return openai.chat_request(hinted, model=target.model, provider_key=provider_key, stream=stream)
 
     target, response, started = await send_to_targets(ctx, targets, build_request)
@@ -97,11 +99,14 @@ async def _forward(ctx, body, targets, *, stream, include_usage):
         if stream:
             relay = provider.StreamRelay(model=target.model, include_usage=include_usage)
             outcome = await relay_stream(ctx, response, started, relay, prompt_body=body)
-            if body.get("n", 1) not in (1, None):
+            # A stream is assembled from content and tool calls only: one that also carried several
+            # choices or log-probabilities cannot be replayed faithfully, so it is not stored.
+            if body.get("n", 1) not in (1, None) or body.get("logprobs"):
                 return None
             return completion_from_stream(outcome, model=target.model, created=int(time.time()))
-        parsed = await relay_json(ctx, response, started,
-                                  parse=lambda raw: provider.chat_response(raw, model=target.model))
+        parsed = await relay_json(
+            ctx, response, started, parse=lambda raw: provider.chat_response(raw, model=target.model)
+        )
         return parsed if _is_complete(parsed) else None
     finally:
         response.release()
@@ -109,8 +114,11 @@ async def _forward(ctx, body, targets, *, stream, include_usage):
 
 def system_prompt_hash(ctx, body):
     """Key the system prompt with the workspace's secret, so the hint says nothing about its text."""
-    system = [message.get("content") for message in body.get("messages") or () if message.get("role") in
-              ("system", "developer")]
+    system = [
+        message.get("content")
+        for message in body.get("messages") or ()
+        if message.get("role") in ("system", "developer")
+    ]
     return keys.prompt_hash(secret=ctx.key_record.cache_secret, body={"messages": system})
 
 

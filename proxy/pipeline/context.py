@@ -5,6 +5,18 @@ from dataclasses import dataclass, field
 from proxy.auth import Credentials, operator_key_for
 from proxy.errors import ProxyError
 
+ANTHROPIC_KEY_PREFIXES = ("sk-ant-",)
+OPENAI_KEY_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-")
+
+
+def key_fits(provider_key, provider):
+    """Return False for a key recognisably issued by the other provider, so it is never sent there."""
+    if provider_key.startswith(ANTHROPIC_KEY_PREFIXES):
+        return provider == "anthropic"
+    if provider_key.startswith(OPENAI_KEY_PREFIXES):
+        return provider == "openai"
+    return True
+
 
 @dataclass
 class RequestContext:
@@ -23,7 +35,7 @@ class RequestContext:
             return explicit.strip()
         # X-Provider-Key belongs to the provider of the model the client asked for; a fallback to
         # another provider needs its own header or the operator's key.
-        if primary and self.credentials.provider_key:
+        if primary and self.credentials.provider_key and key_fits(self.credentials.provider_key, provider):
             return self.credentials.provider_key
         return operator_key_for(provider, self.key_record)
 

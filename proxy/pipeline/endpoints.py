@@ -14,8 +14,9 @@ async def embeddings(ctx, body):
     record.model_requested = body.get("model") if isinstance(body.get("model"), str) else ""
     target = provider_of(body.get("model"))
     if target.provider != "openai":
-        raise ProxyError(400, f"model {target.model!r} has no embeddings endpoint", param="model",
-                         code="model_not_found")
+        raise ProxyError(
+            400, f"model {target.model!r} has no embeddings endpoint", param="model", code="model_not_found"
+        )
     if "input" not in body:
         raise ProxyError(400, "'input' is required", param="input")
 
@@ -27,8 +28,9 @@ async def embeddings(ctx, body):
         try:
             if response.status >= 400:
                 await pass_error_through(ctx, response, started, openai.error_body)
-            parsed = await relay_json(ctx, response, started,
-                                      parse=lambda raw: openai.chat_response(raw, model=target.model))
+            parsed = await relay_json(
+                ctx, response, started, parse=lambda raw: openai.chat_response(raw, model=target.model)
+            )
             return parsed if isinstance(parsed.get("data"), list) else None
         finally:
             response.release()
@@ -62,6 +64,8 @@ async def anthropic_messages(ctx, body):
     record.model_requested = model if isinstance(model, str) else ""
     if not isinstance(body.get("messages"), list) or not body["messages"]:
         raise ProxyError(400, "'messages' must be a non-empty array", param="messages")
+    if not all(isinstance(message, dict) for message in body["messages"]):
+        raise ProxyError(400, "each of 'messages' must be an object", param="messages")
     target = provider_of(model)
     if target.provider != "anthropic":
         raise ProxyError(400, f"/v1/messages serves Claude models, not {model!r}", param="model")
@@ -69,8 +73,13 @@ async def anthropic_messages(ctx, body):
     record.stream = stream
 
     def build_request(target, provider_key):
-        return anthropic.native_request(body, model=target.model, provider_key=provider_key, client_headers=ctx.headers,
-                                        prompt_cache=ctx.key_record.settings.provider_prompt_cache)
+        return anthropic.native_request(
+            body,
+            model=target.model,
+            provider_key=provider_key,
+            client_headers=ctx.headers,
+            prompt_cache=ctx.key_record.settings.provider_prompt_cache,
+        )
 
     target, response, started = await send_to_targets(ctx, [Target("anthropic", target.model)], build_request)
     try:

@@ -1,6 +1,7 @@
 """Sending a request upstream and relaying the answer: JSON or a stream, with accounting."""
 
 import asyncio
+import dataclasses
 import logging
 import time
 
@@ -11,18 +12,24 @@ from proxy import tokens
 from proxy.errors import ProxyError, UpstreamFailure
 from proxy.providers.anthropic_translate import UpstreamStreamError
 
-PASSED_UPSTREAM_HEADERS = ("retry-after", "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
-                           "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens")
+PASSED_UPSTREAM_HEADERS = (
+    "retry-after",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+)
 logger = logging.getLogger(__name__)
 
 
 def failure_to_error(failure):
     """Turn the last upstream failure into the client's error: 429 keeps Retry-After; faults are 502/504."""
     if failure.status == 429:
-        retry_after = failure.headers.get("Retry-After") or failure.headers.get("retry-after")
+        retry_after = failure.headers.get("retry-after")
         headers = [("retry-after", retry_after)] if retry_after else []
-        return ProxyError(429, "the provider is rate limiting this key; retry later", code="upstream_rate_limited",
-                          headers=headers)
+        return ProxyError(
+            429, "the provider is rate limiting this key; retry later", code="upstream_rate_limited", headers=headers
+        )
     if failure.status == 504:
         return ProxyError(504, failure.reason or "upstream timed out", code="upstream_timeout")
     return ProxyError(502, failure.reason or f"upstream failed with status {failure.status}", code="upstream_error")
@@ -62,7 +69,9 @@ async def pass_error_through(ctx, response, started, error_body):
     """Give the client a non-retryable upstream error (4xx) with its status, in the API's shape."""
     raw = await response.read()
     ctx.record.upstream_seconds += time.perf_counter() - started
-    error = ProxyError(response.status, "upstream error", error_type="upstream_error", headers=upstream_headers(response))
+    error = ProxyError(
+        response.status, "upstream error", error_type="upstream_error", headers=upstream_headers(response)
+    )
     error.raw_body = error_body(response.status, raw)
     raise error
 
@@ -72,7 +81,12 @@ async def relay_json(ctx, response, started, *, parse):
     raw = await response.read()
     record = ctx.record
     record.upstream_seconds += time.perf_counter() - started
-    body, parsed, usage = parse(raw)
+    try:
+        body, parsed, usage = parse(raw)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise ProxyError(
+            502, "the provider answered with a body that is not a valid response", code="upstream_invalid_response"
+        ) from None
     record.usage = Usage.from_openai(usage)
     await ctx.runtime.prices.account(record)
     record.status_code = 200
@@ -133,6 +147,15 @@ async def account_stream(ctx, outcome, prompt_body):
     record = ctx.record
     if outcome.usage and (outcome.usage.get("prompt_tokens") or outcome.usage.get("completion_tokens")):
         record.usage = Usage.from_openai(outcome.usage)
+        if not outcome.finished:
+            # Anthropic reports output tokens as they stream; a cut stream's count can lag what was sent.
+            model = record.model_used
+            sent = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: tokens.count_text(outcome.completion_text(), model=model)
+            )
+            if sent > record.usage.completion_tokens:
+                record.usage = dataclasses.replace(record.usage, completion_tokens=sent)
+                record.usage_estimated = True
     else:
         # No usage arrived (cancelled or cut stream): count what was asked and what was sent, off the loop.
         loop = asyncio.get_running_loop()

@@ -6,6 +6,7 @@ import orjson
 from django.conf import settings
 
 from proxy.errors import ProxyError
+from proxy.prompt_cache import add_anthropic_breakpoints
 from proxy.providers.anthropic_translate import (
     AnthropicStreamTranslator,
     TranslationError,
@@ -13,7 +14,6 @@ from proxy.providers.anthropic_translate import (
     chat_request_to_anthropic,
     normalise_anthropic_usage,
 )
-from proxy.prompt_cache import add_anthropic_breakpoints
 from proxy.providers.base import StreamOutcome
 from proxy.sse import DONE_EVENT, EventSplitter, anthropic_error_event, data_event, event_fields, openai_error_event
 from proxy.upstream import UpstreamRequest
@@ -152,7 +152,9 @@ class NativeStreamRelay:
             if name == "message_start":
                 self._usage.update((parsed.get("message") or {}).get("usage") or {})
             elif name == "message_delta":
-                self._usage.update({key: value for key, value in (parsed.get("usage") or {}).items() if value is not None})
+                self._usage.update(
+                    {key: value for key, value in (parsed.get("usage") or {}).items() if value is not None}
+                )
                 self.outcome.finish_reason = (parsed.get("delta") or {}).get("stop_reason")
             elif name == "message_stop":
                 self.outcome.finished = True
@@ -161,4 +163,3 @@ class NativeStreamRelay:
                 self.outcome.add_delta({"content": delta.get("text") or delta.get("partial_json") or ""})
         self.outcome.usage = normalise_anthropic_usage(self._usage) if self._usage else None
         return data
-

@@ -13,8 +13,12 @@ class StreamOutcome:
     content_parts: list = field(default_factory=list)
     tool_calls: dict = field(default_factory=dict)
 
+    refused: bool = False
+
     def add_delta(self, delta):
         """Fold one OpenAI chunk delta into the assembled message."""
+        if delta.get("refusal"):
+            self.refused = True
         content = delta.get("content")
         if content:
             self.content_parts.append(content)

@@ -7,8 +7,8 @@ from accounts import services
 
 @pytest.mark.django_db
 def test_every_model_of_ours_is_registered_and_lists(client):
-    from django.contrib import admin
     from django.apps import apps
+    from django.contrib import admin
 
     admin_user = get_user_model().objects.create_superuser("root", "root@example.test", "pw")
     client.force_login(admin_user)

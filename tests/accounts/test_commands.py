@@ -40,8 +40,18 @@ def test_workspace_settings_prints_and_changes():
     run("create_workspace", "acme", "--json")
     shown = json.loads(run("workspace_settings", "acme"))
     assert shown["summaries"] is False and shown["cache"] == "semantic"
-    changed = json.loads(run("workspace_settings", "acme", "--set", "summaries=on", "--set", "cache_ttl=60",
-                             "--set", 'aliases={"fast": "gpt-4o-mini"}'))
+    changed = json.loads(
+        run(
+            "workspace_settings",
+            "acme",
+            "--set",
+            "summaries=on",
+            "--set",
+            "cache_ttl=60",
+            "--set",
+            'aliases={"fast": "gpt-4o-mini"}',
+        )
+    )
     assert changed["summaries"] is True and changed["cache_ttl"] == 60 and changed["aliases"] == {"fast": "gpt-4o-mini"}
     assert Workspace.objects.get(name="acme").settings.summaries_enabled is True
 

@@ -161,12 +161,26 @@ def wrapped(block):
         pytest.param("Reply\u00a0in\u202fEnglish.", "Reply in English.", id="no-break spaces"),
         pytest.param("Re\u200bply\u2060 now\u00ad.", "Reply now.", id="zero-width characters"),
         pytest.param("\ufeffHello there.", "Hello there.", id="byte order mark"),
-        pytest.param("Say \u201chello\u201d and \u2018bye\u2019.", "Say \u201chello\u201d and \u2018bye\u2019.", id="smart quotes kept"),
-        pytest.param("Family: \U0001f468\u200d\U0001f469\u200d\U0001f467", "Family: \U0001f468\u200d\U0001f469\u200d\U0001f467", id="emoji joiners kept"),
-        pytest.param("Rules:\n- Be kind.\n   - Be   very   kind.", "Rules:\n- Be kind.\n   - Be very kind.", id="list indentation kept"),
+        pytest.param(
+            "Say \u201chello\u201d and \u2018bye\u2019.",
+            "Say \u201chello\u201d and \u2018bye\u2019.",
+            id="smart quotes kept",
+        ),
+        pytest.param(
+            "Family: \U0001f468\u200d\U0001f469\u200d\U0001f467",
+            "Family: \U0001f468\u200d\U0001f469\u200d\U0001f467",
+            id="emoji joiners kept",
+        ),
+        pytest.param(
+            "Rules:\n- Be kind.\n   - Be   very   kind.",
+            "Rules:\n- Be kind.\n   - Be very kind.",
+            id="list indentation kept",
+        ),
         pytest.param("## Tone   \nBe   kind.", "## Tone\nBe kind.", id="heading kept"),
         pytest.param("**IMPORTANT**: never   lie.", "**IMPORTANT**: never lie.", id="emphasis kept"),
-        pytest.param("<rules  id=\"a  b\">\nBe kind.\n</rules>", "<rules  id=\"a  b\">\nBe kind.\n</rules>", id="tag attributes kept"),
+        pytest.param(
+            '<rules  id="a  b">\nBe kind.\n</rules>', '<rules  id="a  b">\nBe kind.\n</rules>', id="tag attributes kept"
+        ),
     ],
 )
 def test_whitespace_and_invisible_characters(prompt, expected):
@@ -185,7 +199,11 @@ def test_whitespace_and_invisible_characters(prompt, expected):
         pytest.param("Be kind.\n\n──────────\n\nBe brief.", "Be kind.\n\nBe brief.", id="box-drawing ruler"),
         pytest.param("Be kind.\n╔══════════╗\nBe brief.", "Be kind.\n\nBe brief.", id="box corner ruler"),
         pytest.param("Be kind.\n\n\u2728\u2728\u2728\u2728\n\nBe brief.", "Be kind.\n\nBe brief.", id="emoji ruler"),
-        pytest.param("Be kind.\n\n\U0001f525 \U0001f525 \U0001f525\n\nBe brief.", "Be kind.\n\nBe brief.", id="spaced emoji ruler"),
+        pytest.param(
+            "Be kind.\n\n\U0001f525 \U0001f525 \U0001f525\n\nBe brief.",
+            "Be kind.\n\nBe brief.",
+            id="spaced emoji ruler",
+        ),
         pytest.param("Be kind.\n*****\nBe brief.", "Be kind.\n\nBe brief.", id="ruler keeps paragraphs apart"),
         pytest.param("Be kind.\n\n---\n\nBe brief.", "Be kind.\n\n---\n\nBe brief.", id="markdown break kept"),
         pytest.param("Tone\n=====\nBe kind.", "Tone\n=====\nBe kind.", id="setext underline kept"),
@@ -317,8 +335,15 @@ def test_untidy_support_prompt_shrinks_and_keeps_every_instruction():
     assert compressed.count("Never share internal notes") == 1
     assert compressed.count("Be warm, concise and professional.") == 1
     assert compressed.count("- Ask for the order number.") == 2  # one per intro: refunds and exchanges
-    for kept in ("## Tone", "## Refunds", "## Output format", "## Reminders", "ACME SUPPORT ASSISTANT",
-                 "store credit first", "Always end with a question that moves the conversation forward."):
+    for kept in (
+        "## Tone",
+        "## Refunds",
+        "## Output format",
+        "## Reminders",
+        "ACME SUPPORT ASSISTANT",
+        "store credit first",
+        "Always end with a question that moves the conversation forward.",
+    ):
         assert kept in compressed
     assert '{\n  "reply":   "text shown to the customer",\n  "escalate":  false\n}' in compressed
     prose = compressed.split("```")[0] + compressed.split("```")[-1]
@@ -343,14 +368,26 @@ def test_compressing_twice_changes_nothing_more(prompt):
 
 
 def test_compressing_twice_changes_nothing_more_on_random_mixtures():
-    pieces = list(PROTECTED_REGIONS.values()) + UNTIDY_SUPPORT_PROMPT.split("\r\n\r\n") + [
-        "Never   share staff names.", "=====\n  TITLE  \n=====", "- Be kind to everyone.", "If asked, say no thanks.",
-        "Rules:", "## Refunds", "\u200b- Ask for the order number.", "\u00a0\u00a0Indented   by no-break spaces.",
-    ]
+    pieces = (
+        list(PROTECTED_REGIONS.values())
+        + UNTIDY_SUPPORT_PROMPT.split("\r\n\r\n")
+        + [
+            "Never   share staff names.",
+            "=====\n  TITLE  \n=====",
+            "- Be kind to everyone.",
+            "If asked, say no thanks.",
+            "Rules:",
+            "## Refunds",
+            "\u200b- Ask for the order number.",
+            "\u00a0\u00a0Indented   by no-break spaces.",
+        ]
+    )
     separators = ["\n", "\n\n", "\n\n\n", "\n=====\n", "  \n", "\n\u2728\u2728\u2728\n"]
     generator = random.Random(2024)
     for _ in range(500):
-        prompt = "".join(piece + generator.choice(separators) for piece in generator.sample(pieces, generator.randint(2, 6)))
+        prompt = "".join(
+            piece + generator.choice(separators) for piece in generator.sample(pieces, generator.randint(2, 6))
+        )
         once = compress_system_prompt(prompt)
 
         assert compress_system_prompt(once) == once, prompt

@@ -43,11 +43,18 @@ def test_repeat_is_a_hit_without_upstream_call(openai_client, fake):
 def test_changing_any_answer_field_misses(openai_client, fake):
     ask(openai_client)
     stored_entries()
-    for options in [dict(temperature=0.5), dict(max_tokens=7), dict(seed=3), dict(stop=["x"]), dict(top_p=0.5),
-                    dict(response_format={"type": "json_object"})]:
+    for options in [
+        dict(temperature=0.5),
+        dict(max_tokens=7),
+        dict(seed=3),
+        dict(stop=["x"]),
+        dict(top_p=0.5),
+        dict(response_format={"type": "json_object"}),
+    ]:
         assert ask(openai_client, **options).headers["x-optera-cache"] == "miss", options
     other_system = openai_client.chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=[{"role": "system", "content": "Be terse."}] + QUESTION)
+        model="gpt-4o-mini", messages=[{"role": "system", "content": "Be terse."}] + QUESTION
+    )
     assert other_system.headers["x-optera-cache"] == "miss"
     other_model = openai_client.chat.completions.with_raw_response.create(model="gpt-4o", messages=QUESTION)
     assert other_model.headers["x-optera-cache"] == "miss"
@@ -56,8 +63,11 @@ def test_changing_any_answer_field_misses(openai_client, fake):
 def test_stream_served_from_a_non_stream_entry_and_back(openai_client, fake):
     plain = ask(openai_client).parse()
     stored_entries()
-    chunks = list(openai_client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, stream=True,
-                                                        stream_options={"include_usage": True}))
+    chunks = list(
+        openai_client.chat.completions.create(
+            model="gpt-4o-mini", messages=QUESTION, stream=True, stream_options={"include_usage": True}
+        )
+    )
     content_chunks = [chunk for chunk in chunks if chunk.choices and chunk.choices[0].delta.content]
     assert len(content_chunks) >= 2, "a replay is several chunks, not one blob"
     assert "".join(chunk.choices[0].delta.content for chunk in content_chunks) == plain.choices[0].message.content
@@ -74,10 +84,13 @@ def test_stream_served_from_a_non_stream_entry_and_back(openai_client, fake):
 
 def test_tool_calls_replay_as_stream(openai_client, fake):
     tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
-    plain = openai_client.chat.completions.create(model="gpt-4o", messages=QUESTION, tools=tools, tool_choice="required")
+    plain = openai_client.chat.completions.create(
+        model="gpt-4o", messages=QUESTION, tools=tools, tool_choice="required"
+    )
     stored_entries()
-    stream = openai_client.chat.completions.create(model="gpt-4o", messages=QUESTION, tools=tools,
-                                                   tool_choice="required", stream=True)
+    stream = openai_client.chat.completions.create(
+        model="gpt-4o", messages=QUESTION, tools=tools, tool_choice="required", stream=True
+    )
     deltas = [chunk.choices[0].delta for chunk in stream if chunk.choices and chunk.choices[0].delta.tool_calls]
     assert deltas[0].tool_calls[0].function.name == "lookup"
     arguments = "".join(delta.tool_calls[0].function.arguments or "" for delta in deltas)
@@ -88,11 +101,19 @@ def test_tool_calls_replay_as_stream(openai_client, fake):
 def test_another_workspace_misses(openai_client, optera_server, tenants, fake):
     ask(openai_client)
     stored_entries()
-    outsider = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.outsider.api_key, max_retries=0,
-                             default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY})
+    outsider = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.outsider.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+    )
     assert ask(outsider).headers["x-optera-cache"] == "miss"
-    member = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.member.api_key, max_retries=0,
-                           default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY})
+    member = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.member.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+    )
     assert ask(member).headers["x-optera-cache"] == "hit"
 
 
@@ -144,8 +165,12 @@ def test_cache_off_by_header_or_setting(openai_client, tenants, fake):
 def test_bad_cache_headers_are_400(openai_client, fake):
     with pytest.raises(openai.BadRequestError):
         ask(openai_client, extra_headers={"X-Optera-Cache": "sometimes"})
-    for name, value in [("X-Optera-Cache-TTL", "-5"), ("X-Optera-Cache-TTL", "soon"),
-                        ("X-Optera-Similarity-Threshold", "nan"), ("X-Optera-Similarity-Threshold", "high")]:
+    for name, value in [
+        ("X-Optera-Cache-TTL", "-5"),
+        ("X-Optera-Cache-TTL", "soon"),
+        ("X-Optera-Similarity-Threshold", "nan"),
+        ("X-Optera-Similarity-Threshold", "high"),
+    ]:
         with pytest.raises(openai.BadRequestError):
             ask(openai_client, extra_headers={name: value})
 
@@ -179,7 +204,15 @@ def test_embeddings_are_cached_per_workspace(openai_client, optera_server, tenan
     assert len(fake.requests) == 1
     other = openai_client.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["alpha"])
     assert other.headers["x-optera-cache"] == "miss"
-    outsider = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.outsider.api_key, max_retries=0,
-                             default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY})
-    assert outsider.embeddings.with_raw_response.create(
-        model="text-embedding-3-small", input=["alpha", "beta"]).headers["x-optera-cache"] == "miss"
+    outsider = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.outsider.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+    )
+    assert (
+        outsider.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["alpha", "beta"]).headers[
+            "x-optera-cache"
+        ]
+        == "miss"
+    )

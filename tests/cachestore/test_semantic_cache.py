@@ -2,7 +2,9 @@
 
 import openai
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import WorkspaceSettings
 from cachestore.models import CacheEntry
@@ -30,18 +32,26 @@ def test_paraphrase_is_a_semantic_hit_with_its_similarity(openai_client, fake):
     assert paraphrase.parse().choices[0].message.content == "Echo: How do I reset my password?"
     assert len(fake.requests) == 1
     # Streamed too.
-    chunks = list(openai_client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "How do I reset my password??"}], stream=True))
-    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices) == \
-        "Echo: How do I reset my password?"
+    chunks = list(
+        openai_client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "How do I reset my password??"}], stream=True
+        )
+    )
+    assert (
+        "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+        == "Echo: How do I reset my password?"
+    )
     assert len(fake.requests) == 1
 
 
-@pytest.mark.parametrize("near_miss", [
-    "What is 15% of 90?",
-    "What is 15% of 80 dollars in euros?",
-    "What is not 15% of 80?",
-])
+@pytest.mark.parametrize(
+    "near_miss",
+    [
+        "What is 15% of 90?",
+        "What is 15% of 80 dollars in euros?",
+        "What is not 15% of 80?",
+    ],
+)
 def test_hard_negatives_miss(openai_client, fake, near_miss):
     ask(openai_client, "What is 15% of 80?")
     wait_for_entries(1)
@@ -52,8 +62,10 @@ def test_hard_negatives_miss(openai_client, fake, near_miss):
 def test_a_different_context_misses(openai_client, fake):
     ask(openai_client, "How do I reset my password?", system="You support the Acme app.")
     wait_for_entries(1)
-    assert ask(openai_client, "how do i reset my password", system="You support the Globex app.").headers[
-        "x-optera-cache"] == "miss"
+    assert (
+        ask(openai_client, "how do i reset my password", system="You support the Globex app.").headers["x-optera-cache"]
+        == "miss"
+    )
 
 
 def test_threshold_can_be_raised_by_a_request_never_lowered(openai_client, tenants, fake):
@@ -62,12 +74,20 @@ def test_threshold_can_be_raised_by_a_request_never_lowered(openai_client, tenan
     raised = ask(openai_client, "how do i reset my password", extra_headers={"X-Optera-Similarity-Threshold": "1.0"})
     assert raised.headers["x-optera-cache"] == "miss"
     # Control: at the workspace's 0.8 this paraphrase is served (a lower header changes nothing)...
-    assert ask(openai_client, "how do I reset my password please",
-               extra_headers={"X-Optera-Similarity-Threshold": "0.1"}).headers["x-optera-cache"] == "semantic"
+    assert (
+        ask(
+            openai_client, "how do I reset my password please", extra_headers={"X-Optera-Similarity-Threshold": "0.1"}
+        ).headers["x-optera-cache"]
+        == "semantic"
+    )
     # ...and where the workspace demands 1.0, a request asking for 0.1 still misses.
     WorkspaceSettings.objects.filter(workspace=tenants.member.workspace).update(semantic_threshold=1.0)
-    member = openai.OpenAI(base_url=openai_client.base_url, api_key=tenants.member.api_key, max_retries=0,
-                           default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY})
+    member = openai.OpenAI(
+        base_url=openai_client.base_url,
+        api_key=tenants.member.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+    )
     lowered = ask(member, "how do I reset my password please", extra_headers={"X-Optera-Similarity-Threshold": "0.1"})
     assert lowered.headers["x-optera-cache"] == "miss"
 
@@ -75,22 +95,39 @@ def test_threshold_can_be_raised_by_a_request_never_lowered(openai_client, tenan
 def test_exact_mode_header_turns_semantic_off(openai_client, fake):
     ask(openai_client, "How do I reset my password?")
     wait_for_entries(1)
-    assert ask(openai_client, "how do i reset my password",
-               extra_headers={"X-Optera-Cache": "exact"}).headers["x-optera-cache"] == "miss"
+    assert (
+        ask(openai_client, "how do i reset my password", extra_headers={"X-Optera-Cache": "exact"}).headers[
+            "x-optera-cache"
+        ]
+        == "miss"
+    )
 
 
-PROMPTS = ["How do I reset my password?", "What is the refund policy?", "Where is my order?",
-           "How do I cancel my subscription?", "What are your opening hours?"]
+PROMPTS = [
+    "How do I reset my password?",
+    "What is the refund policy?",
+    "Where is my order?",
+    "How do I cancel my subscription?",
+    "What are your opening hours?",
+]
 
 
 @hypothesis_settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(prompt=st.sampled_from(PROMPTS), variant=st.sampled_from(["same", "lower", "paraphrase"]))
 def test_no_lookup_returns_another_workspaces_entry(optera_server, tenants, fake, prompt, variant):
     """Whatever one workspace stored, another workspace's identical or paraphrased request never hits it."""
-    owner = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.owner.api_key, max_retries=0,
-                          default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY})
-    outsider = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.outsider.api_key, max_retries=0,
-                             default_headers={"X-Provider-Key": "sk-outsider"})
+    owner = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.owner.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+    )
+    outsider = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.outsider.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": "sk-outsider"},
+    )
     ask(owner, prompt)
     wait_for(lambda: CacheEntry.objects.filter(workspace=tenants.owner.workspace, fingerprint__isnull=False).exists())
     text = {"same": prompt, "lower": prompt.lower(), "paraphrase": "Please, " + prompt.lower()}[variant]
@@ -106,8 +143,9 @@ def test_no_lookup_returns_another_workspaces_entry(optera_server, tenants, fake
 
 def test_openai_embedder_when_the_operator_chooses_it(openai_client, fake, settings):
     settings.OPTERA_EMBEDDER = "openai"
-    ask(openai_client, "How do I reset my password?")
+    ask(openai_client, "How do I reset my password?", extra_headers={"X-Provider-Key-Openai": "sk-proj-embedder"})
     embedding_calls = [request for request in fake.requests if request.path == "/v1/embeddings"]
     assert embedding_calls and embedding_calls[0].json["dimensions"] == 384
+    assert embedding_calls[0].headers["authorization"] == "Bearer sk-proj-embedder"
     wait_for_entries(1)
     assert len(CacheEntry.objects.first().embedding) == 384

@@ -120,7 +120,9 @@ def test_exact_synonyms_and_unit_spellings_are_forgiven(query, candidate):
 
 def test_synonyms_can_be_switched_off():
     strict = Sensitivity(synonyms=False)
-    assert not accepted("What is the largest lake in Africa?", "What is the biggest lake in Africa?", sensitivity=strict)
+    assert not accepted(
+        "What is the largest lake in Africa?", "What is the biggest lake in Africa?", sensitivity=strict
+    )
 
 
 # Differences that change the answer: refused, with the reason.

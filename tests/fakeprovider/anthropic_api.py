@@ -193,7 +193,12 @@ def message_events(plan: MessagePlan) -> list[tuple[bytes, int]]:
         deltas = [{"type": "text_delta", "text": piece} for piece in answer.pieces]
     events = [
         (sse_event(b"message_start", {"type": "message_start", "message": opening_message}), 0),
-        (sse_event(b"content_block_start", {"type": "content_block_start", "index": 0, "content_block": opening_block}), 0),
+        (
+            sse_event(
+                b"content_block_start", {"type": "content_block_start", "index": 0, "content_block": opening_block}
+            ),
+            0,
+        ),
         (sse_event(b"ping", {"type": "ping"}), 0),
     ]
     events.extend(
@@ -286,10 +291,11 @@ async def models(request: web.Request) -> web.StreamResponse:
     """Answer GET /v1/models for an Anthropic client."""
     exchange = request[EXCHANGE_KEY]
     data = [
-        {"type": "model", "id": model, "display_name": model, "created_at": "2025-01-01T00:00:00Z"}
-        for model in MODELS
+        {"type": "model", "id": model, "display_name": model, "created_at": "2025-01-01T00:00:00Z"} for model in MODELS
     ]
-    return exchange.json_response({"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+    return exchange.json_response(
+        {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+    )
 
 
 async def count_tokens(request: web.Request) -> web.StreamResponse:

@@ -61,11 +61,7 @@ def last_turn(messages: list) -> tuple[str, bool]:
 
 def chosen_tool(payload: dict, prompt_text: str, *, after_tool_result: bool) -> str | None:
     """Return the name of the tool the fake model calls, or None to answer in text."""
-    names = [
-        (tool.get("function") or {}).get("name")
-        for tool in payload.get("tools") or ()
-        if isinstance(tool, dict)
-    ]
+    names = [(tool.get("function") or {}).get("name") for tool in payload.get("tools") or () if isinstance(tool, dict)]
     names = [name for name in names if name]
     tool_choice = payload.get("tool_choice", "auto")
     if not names or tool_choice == "none":
@@ -256,9 +252,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
     if not payload.get("stream"):
         full_output = answer.output_tokens * plan.choice_count
-        return exchange.json_response(
-            completion_body(plan), usage_record(full_output, stream=False, completed=True)
-        )
+        return exchange.json_response(completion_body(plan), usage_record(full_output, stream=False, completed=True))
     include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
     response, outcome = await send_event_stream(exchange, completion_chunks(plan, include_usage=include_usage))
     exchange.state.record_usage(usage_record(outcome.output_tokens, stream=True, completed=outcome.completed))
@@ -332,8 +326,7 @@ async def models(request: web.Request) -> web.StreamResponse:
     body = {
         "object": "list",
         "data": [
-            {"id": model, "object": "model", "created": 1700000000, "owned_by": "fake-provider"}
-            for model in MODELS
+            {"id": model, "object": "model", "created": 1700000000, "owned_by": "fake-provider"} for model in MODELS
         ],
     }
     return exchange.json_response(body)

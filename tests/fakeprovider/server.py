@@ -56,7 +56,9 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
             )
         )
     if malformed:
-        return error_response(provider=provider, status=400, message="We could not parse the JSON body of your request.")
+        return error_response(
+            provider=provider, status=400, message="We could not parse the JSON body of your request."
+        )
 
     fault = state.take_fault(request.path)
     exchange = Exchange(
@@ -241,9 +243,7 @@ class FakeProvider:
             loop.close()
 
     async def _open(self) -> web.AppRunner:
-        runner = web.AppRunner(
-            build_app(self._state), access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
-        )
+        runner = web.AppRunner(build_app(self._state), access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
         await runner.setup()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

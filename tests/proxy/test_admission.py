@@ -14,7 +14,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def post(server, body, *, key, headers=None, content_type="application/json"):
-    all_headers = {"Authorization": f"Bearer {key}", "X-Provider-Key": PROVIDER_KEY_CANARY, "Content-Type": content_type}
+    all_headers = {
+        "Authorization": f"Bearer {key}",
+        "X-Provider-Key": PROVIDER_KEY_CANARY,
+        "Content-Type": content_type,
+    }
     all_headers.update(headers or {})
     return httpx.post(f"{server.v1}/chat/completions", content=body, headers=all_headers, timeout=10)
 
@@ -26,10 +30,25 @@ def assert_openai_error(response, status):
     return error
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"", b"[1, 2]", b"\xff\xfe", b'{"model": "gpt-4o"}',
-                                  b'{"model": "gpt-4o", "messages": "hi"}', b'{"model": "gpt-4o", "messages": [1]}',
-                                  b'{"model": 5, "messages": [{"role": "user", "content": "x"}]}',
-                                  b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"[1, 2]",
+        b"\xff\xfe",
+        b'{"model": "gpt-4o"}',
+        b'{"model": "gpt-4o", "messages": "hi"}',
+        b'{"model": "gpt-4o", "messages": [1]}',
+        b'{"model": 5, "messages": [{"role": "user", "content": "x"}]}',
+        b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}',
+        b'{"model": ["gpt-4o"], "messages": [{"role": "user", "content": "x"}]}',
+        b'{"model": {"a": 1}, "messages": [{"role": "user", "content": "x"}]}',
+        b'{"model": "gpt-4o\\u0000", "messages": [{"role": "user", "content": "x"}]}',
+        '{"model": "gpt-4o-€", "messages": [{"role": "user", "content": "x"}]}'.encode(),
+        b'{"model": "' + b"g" * 300 + b'", "messages": [{"role": "user", "content": "x"}]}',
+    ],
+)
 def test_malformed_bodies_are_400_in_openai_shape(optera_server, tenants, fake, body):
     response = post(optera_server, body, key=tenants.owner.api_key)
     assert_openai_error(response, 400)
@@ -37,8 +56,11 @@ def test_malformed_bodies_are_400_in_openai_shape(optera_server, tenants, fake, 
 
 
 def test_unknown_model_is_400_naming_it(optera_server, tenants, fake):
-    response = post(optera_server, b'{"model": "llama-99", "messages": [{"role": "user", "content": "x"}]}',
-                    key=tenants.owner.api_key)
+    response = post(
+        optera_server,
+        b'{"model": "llama-99", "messages": [{"role": "user", "content": "x"}]}',
+        key=tenants.owner.api_key,
+    )
     error = assert_openai_error(response, 400)
     assert "llama-99" in error["message"] and error["param"] == "model"
 
@@ -56,9 +78,11 @@ def test_sdk_sees_authentication_error(optera_server, tenants, fake):
 
 
 def test_missing_provider_key_is_401(optera_server, tenants, fake):
-    response = httpx.post(f"{optera_server.v1}/chat/completions",
-                          json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
-                          headers={"Authorization": f"Bearer {tenants.owner.api_key}"})
+    response = httpx.post(
+        f"{optera_server.v1}/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+        headers={"Authorization": f"Bearer {tenants.owner.api_key}"},
+    )
     assert "provider" in assert_openai_error(response, 401)["message"]
 
 
@@ -84,8 +108,12 @@ def test_body_over_the_limit_is_413_when_chunked_without_content_length(optera_s
         for _ in range(100):
             yield b" " * 1000
 
-    response = httpx.post(f"{optera_server.v1}/chat/completions", content=chunks(),
-                          headers={"Authorization": f"Bearer {tenants.owner.api_key}"}, timeout=10)
+    response = httpx.post(
+        f"{optera_server.v1}/chat/completions",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {tenants.owner.api_key}"},
+        timeout=10,
+    )
     assert_openai_error(response, 413)
 
 
@@ -93,8 +121,10 @@ def test_lying_content_length_cannot_make_it_buffer_more(optera_server, tenants,
     settings.OPTERA_MAX_BODY_BYTES = 4096
     host, port = optera_server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as connection:
-        connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-                           b"Authorization: Bearer " + tenants.owner.api_key.encode() + b"\r\n\r\n" + b"x" * 100)
+        connection.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            b"Authorization: Bearer " + tenants.owner.api_key.encode() + b"\r\n\r\n" + b"x" * 100
+        )
         reply = connection.recv(4096)
     assert reply.startswith(b"HTTP/1.1 400") or reply.startswith(b"HTTP/1.1 413")
 
@@ -111,16 +141,54 @@ def test_rate_limit_is_429_with_retry_after(optera_server, tenants, fake):
 
 
 def test_unknown_path_is_404_in_openai_shape(optera_server, tenants):
-    response = httpx.post(f"{optera_server.v1}/completions/legacy", json={},
-                          headers={"Authorization": f"Bearer {tenants.owner.api_key}"})
+    response = httpx.post(
+        f"{optera_server.v1}/completions/legacy", json={}, headers={"Authorization": f"Bearer {tenants.owner.api_key}"}
+    )
     assert_openai_error(response, 404)
 
 
 def test_request_fields_cannot_choose_the_upstream_host(optera_server, tenants, fake):
-    body = (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "api_base": "http://evil.test",'
-            b' "base_url": "http://evil.test", "extra_headers": {"Host": "evil.test"}}')
-    response = post(optera_server, body, key=tenants.owner.api_key,
-                    headers={"X-Forwarded-Host": "evil.test", "X-Api-Base": "http://evil.test",
-                             "X-Upstream": "http://evil.test", "X-OpenAI-Base-URL": "http://evil.test"})
+    body = (
+        b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "api_base": "http://evil.test",'
+        b' "base_url": "http://evil.test", "extra_headers": {"Host": "evil.test"}}'
+    )
+    response = post(
+        optera_server,
+        body,
+        key=tenants.owner.api_key,
+        headers={
+            "X-Forwarded-Host": "evil.test",
+            "X-Api-Base": "http://evil.test",
+            "X-Upstream": "http://evil.test",
+            "X-OpenAI-Base-URL": "http://evil.test",
+        },
+    )
     assert response.status_code == 200
     assert fake.last_request.path == "/v1/chat/completions"
+
+
+def test_huge_numbers_do_not_break_the_cache_key(optera_server, tenants, fake):
+    body = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "temperature": 1e300, "seed": 1e29}'
+    response = post(optera_server, body, key=tenants.owner.api_key)
+    assert response.status_code == 200, response.text
+
+
+def test_an_optera_key_is_never_sent_upstream(optera_server, tenants, fake):
+    response = httpx.post(
+        f"{optera_server.url}/v1/messages",
+        json={"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]},
+        headers={"X-Optera-Key": tenants.owner.api_key, "x-api-key": tenants.owner.api_key},
+    )
+    assert response.status_code == 401
+    assert all(tenants.owner.api_key not in str(request.headers) for request in fake.requests)
+
+
+def test_an_anthropic_key_is_never_sent_to_openai(optera_server, tenants, fake):
+    response = post(
+        optera_server,
+        b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}',
+        key=tenants.owner.api_key,
+        headers={"X-Provider-Key": "sk-ant-api03-secret"},
+    )
+    assert response.status_code == 401
+    assert fake.requests == []

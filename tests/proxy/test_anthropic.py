@@ -10,8 +10,16 @@ from analytics.models import RequestLog
 from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-TOOLS = [{"type": "function", "function": {"name": "lookup", "description": "find a thing",
-                                           "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "find a thing",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    }
+]
 
 
 def test_claude_via_openai_sdk(openai_client, fake):
@@ -33,7 +41,9 @@ def test_claude_via_openai_sdk(openai_client, fake):
 
 def test_claude_stream_via_openai_sdk_with_usage(openai_client, fake):
     stream = openai_client.chat.completions.create(
-        model="anthropic/claude-haiku-4-5", messages=[{"role": "user", "content": "stream this please"}], stream=True,
+        model="anthropic/claude-haiku-4-5",
+        messages=[{"role": "user", "content": "stream this please"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -46,15 +56,20 @@ def test_claude_stream_via_openai_sdk_with_usage(openai_client, fake):
 
 def test_claude_tool_calls_streamed_and_not(openai_client, fake):
     completion = openai_client.chat.completions.create(
-        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "find Oslo"}], tools=TOOLS,
+        model="claude-sonnet-4-5",
+        messages=[{"role": "user", "content": "find Oslo"}],
+        tools=TOOLS,
         tool_choice={"type": "function", "function": {"name": "lookup"}},
     )
     call = completion.choices[0].message.tool_calls[0]
     assert call.function.name == "lookup" and completion.choices[0].finish_reason == "tool_calls"
     assert fake.last_request.json["tool_choice"] == {"type": "tool", "name": "lookup"}
     stream = openai_client.chat.completions.create(
-        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "find Oslo"}], tools=TOOLS,
-        tool_choice="required", stream=True,
+        model="claude-sonnet-4-5",
+        messages=[{"role": "user", "content": "find Oslo"}],
+        tools=TOOLS,
+        tool_choice="required",
+        stream=True,
     )
     deltas = [chunk.choices[0].delta for chunk in stream if chunk.choices and chunk.choices[0].delta.tool_calls]
     assert deltas[0].tool_calls[0].function.name == "lookup"
@@ -72,23 +87,31 @@ def test_claude_tool_calls_streamed_and_not(openai_client, fake):
     )
     assert follow_up.choices[0].message.content
     blocks = fake.last_request.json["messages"][-1]["content"]
-    assert blocks[0]["type"] == "tool_result" and blocks[0]["content"] in ("Oslo is in Norway",
-                                                                           [{"type": "text", "text": "Oslo is in Norway"}])
+    assert blocks[0]["type"] == "tool_result" and blocks[0]["content"] in (
+        "Oslo is in Norway",
+        [{"type": "text", "text": "Oslo is in Norway"}],
+    )
 
 
 def anthropic_client(server, tenants):
-    return anthropic.Anthropic(base_url=server.url, api_key=PROVIDER_KEY_CANARY,
-                               default_headers={"X-Optera-Key": tenants.owner.api_key}, max_retries=0)
+    return anthropic.Anthropic(
+        base_url=server.url,
+        api_key=PROVIDER_KEY_CANARY,
+        default_headers={"X-Optera-Key": tenants.owner.api_key},
+        max_retries=0,
+    )
 
 
 def test_native_messages_with_anthropic_sdk(optera_server, tenants, fake):
     client = anthropic_client(optera_server, tenants)
-    message = client.messages.create(model="claude-sonnet-4-5", max_tokens=50,
-                                     messages=[{"role": "user", "content": "native hello"}])
+    message = client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=50, messages=[{"role": "user", "content": "native hello"}]
+    )
     assert message.content[0].text == "Echo: native hello"
     assert fake.last_request.headers["x-api-key"] == PROVIDER_KEY_CANARY
-    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=50,
-                                messages=[{"role": "user", "content": "native stream"}]) as stream:
+    with client.messages.stream(
+        model="claude-sonnet-4-5", max_tokens=50, messages=[{"role": "user", "content": "native stream"}]
+    ) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "Echo: native stream" and final.usage.output_tokens > 0
@@ -97,13 +120,20 @@ def test_native_messages_with_anthropic_sdk(optera_server, tenants, fake):
 
 
 def test_native_messages_errors_use_anthropic_shape(optera_server, tenants, fake):
-    response = httpx.post(f"{optera_server.url}/v1/messages", content=b"{broken",
-                          headers={"X-Optera-Key": tenants.owner.api_key, "x-api-key": PROVIDER_KEY_CANARY})
+    response = httpx.post(
+        f"{optera_server.url}/v1/messages",
+        content=b"{broken",
+        headers={"X-Optera-Key": tenants.owner.api_key, "x-api-key": PROVIDER_KEY_CANARY},
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
-    client = anthropic.Anthropic(base_url=optera_server.url, api_key=PROVIDER_KEY_CANARY,
-                                 default_headers={"X-Optera-Key": "opt_0123456789abcdef_" + "y" * 43}, max_retries=0)
+    client = anthropic.Anthropic(
+        base_url=optera_server.url,
+        api_key=PROVIDER_KEY_CANARY,
+        default_headers={"X-Optera-Key": "opt_0123456789abcdef_" + "y" * 43},
+        max_retries=0,
+    )
     with pytest.raises(anthropic.AuthenticationError):
         client.messages.create(model="claude-sonnet-4-5", max_tokens=5, messages=[{"role": "user", "content": "x"}])
 
@@ -112,6 +142,7 @@ def test_untranslatable_request_is_400(openai_client, fake):
     import openai
 
     with pytest.raises(openai.BadRequestError):
-        openai_client.chat.completions.create(model="claude-sonnet-4-5", n=2,
-                                              messages=[{"role": "user", "content": "two answers"}])
+        openai_client.chat.completions.create(
+            model="claude-sonnet-4-5", n=2, messages=[{"role": "user", "content": "two answers"}]
+        )
     assert fake.requests == []

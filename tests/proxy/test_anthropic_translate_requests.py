@@ -4,7 +4,21 @@ import json
 
 import pytest
 
-from tests.proxy.translation_helpers import *  # noqa: F403 (the helpers are the tests' vocabulary)
+from proxy.providers.anthropic_translate import (
+    TranslationError,
+    chat_request_to_anthropic,
+)
+from tests.proxy.translation_helpers import (
+    EPHEMERAL,
+    MODEL,
+    PNG_DATA,
+    assistant_calling,
+    function_call,
+    image,
+    text,
+    translate,
+    user,
+)
 
 # --- requests: messages ---------------------------------------------------------
 
@@ -210,10 +224,23 @@ def test_cache_control_on_parts_and_messages_is_preserved():
         ([{"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}], "messages[0].function_call"),
     ],
     ids=[
-        "no-messages", "system-only", "unknown-role", "legacy-function-role", "input-audio", "ftp-image",
-        "non-base64-data-url", "unsupported-image-type", "openai-file-id", "non-pdf-file", "image-in-system",
-        "content-not-string-or-list", "tool-without-id", "invalid-arguments-json", "arguments-not-object",
-        "custom-tool-call", "legacy-function-call",
+        "no-messages",
+        "system-only",
+        "unknown-role",
+        "legacy-function-role",
+        "input-audio",
+        "ftp-image",
+        "non-base64-data-url",
+        "unsupported-image-type",
+        "openai-file-id",
+        "non-pdf-file",
+        "image-in-system",
+        "content-not-string-or-list",
+        "tool-without-id",
+        "invalid-arguments-json",
+        "arguments-not-object",
+        "custom-tool-call",
+        "legacy-function-call",
     ],
 )
 def test_untranslatable_messages_raise_translation_error_naming_the_field(messages, param):
@@ -423,5 +450,3 @@ def test_a_full_featured_request_is_valid_anthropic_streaming_params():
         stream=True,
         response_format={"type": "json_object"},
     )
-
-

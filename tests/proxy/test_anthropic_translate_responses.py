@@ -3,8 +3,31 @@
 import json
 
 import pytest
+from anthropic.types import (
+    Message,
+    RawMessageStreamEvent,
+)
+from openai.lib.streaming.chat import (
+    ChatCompletionStreamState,
+)
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+)
+from pydantic import (
+    TypeAdapter,
+)
 
-from tests.proxy.translation_helpers import *  # noqa: F403 (the helpers are the tests' vocabulary)
+from proxy.providers.anthropic_translate import (
+    AnthropicStreamTranslator,
+    UpstreamStreamError,
+    anthropic_response_to_chat,
+    normalise_anthropic_usage,
+)
+from tests.proxy.translation_helpers import (
+    CREATED,
+    MODEL,
+)
 
 # --- responses ---------------------------------------------------------------------
 
@@ -324,4 +347,3 @@ def test_error_event_raises_upstream_stream_error():
         translator.feed("error", error_event)
     assert (caught.value.message, caught.value.type) == ("Overloaded", "overloaded_error")
     assert translator.usage["prompt_tokens"] == 5
-

@@ -11,7 +11,9 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 def test_chat_completion_passes_through_with_headers(openai_client, fake, tenants):
     raw = openai_client.chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello there"}], temperature=0.2,
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Hello there"}],
+        temperature=0.2,
         extra_body={"some_future_field": {"kept": True}},
     )
     completion = raw.parse()
@@ -47,7 +49,9 @@ def test_stream_without_include_usage_hides_usage_but_records_it(openai_client, 
 
 def test_stream_with_include_usage_keeps_the_usage_chunk(openai_client, fake):
     stream = openai_client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "count"}], stream=True,
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "count"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -55,15 +59,26 @@ def test_stream_with_include_usage_keeps_the_usage_chunk(openai_client, fake):
 
 
 def test_tool_calls_round_trip(openai_client, fake):
-    tools = [{"type": "function", "function": {"name": "lookup", "description": "find",
-                                               "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "description": "find",
+                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+            },
+        }
+    ]
     completion = openai_client.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "weather in Oslo"}], tools=tools, tool_choice="required"
     )
     call = completion.choices[0].message.tool_calls[0]
     assert call.function.name == "lookup" and completion.choices[0].finish_reason == "tool_calls"
     stream = openai_client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "weather in Oslo"}], tools=tools, tool_choice="required",
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "weather in Oslo"}],
+        tools=tools,
+        tool_choice="required",
         stream=True,
     )
     arguments = "".join(
@@ -76,10 +91,15 @@ def test_tool_calls_round_trip(openai_client, fake):
 
 @pytest.mark.asyncio
 async def test_async_client_streams(optera_server, tenants, fake):
-    client = openai.AsyncOpenAI(base_url=optera_server.v1, api_key=tenants.member.api_key,
-                                default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY}, max_retries=0)
-    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
-                                                  stream=True)
+    client = openai.AsyncOpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.member.api_key,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+        max_retries=0,
+    )
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
     text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices])
     assert text == "Echo: hi"
     await client.close()
@@ -93,8 +113,12 @@ def test_embeddings_and_models(openai_client, fake):
 
 
 def test_optera_key_in_its_own_header_with_provider_key_in_authorization(optera_server, tenants, fake):
-    client = openai.OpenAI(base_url=optera_server.v1, api_key=PROVIDER_KEY_CANARY,
-                           default_headers={"X-Optera-Key": tenants.owner.api_key}, max_retries=0)
+    client = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=PROVIDER_KEY_CANARY,
+        default_headers={"X-Optera-Key": tenants.owner.api_key},
+        max_retries=0,
+    )
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     assert completion.choices[0].message.content == "Echo: x"
     assert fake.last_request.headers["authorization"] == f"Bearer {PROVIDER_KEY_CANARY}"

@@ -7,16 +7,31 @@ from cachestore.models import CompressedPrompt
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-UNTIDY = "\n".join(["=" * 40, "  SUPPORT   RULES  ", "=" * 40, "", "", ""]
-                   + [f"Rule {index}:   be   kind and   precise.   " for index in range(40)]
-                   + ["", "", "Never share internal notes.", "Never share internal notes.", "", "-" * 40, "",
-                      "```python", "def keep(  spacing ):", "        return   'exactly'", "```"])
+UNTIDY = "\n".join(
+    ["=" * 40, "  SUPPORT   RULES  ", "=" * 40, "", "", ""]
+    + [f"Rule {index}:   be   kind and   precise.   " for index in range(40)]
+    + [
+        "",
+        "",
+        "Never share internal notes.",
+        "Never share internal notes.",
+        "",
+        "-" * 40,
+        "",
+        "```python",
+        "def keep(  spacing ):",
+        "        return   'exactly'",
+        "```",
+    ]
+)
 
 
 def ask(client, question, **headers):
     return client.chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=[{"role": "system", "content": UNTIDY}, {"role": "user", "content": question}],
-        extra_headers={"X-Optera-Cache": "off", **headers})
+        model="gpt-4o-mini",
+        messages=[{"role": "system", "content": UNTIDY}, {"role": "user", "content": question}],
+        extra_headers={"X-Optera-Cache": "off", **headers},
+    )
 
 
 def test_compressed_once_then_used(openai_client, fake):

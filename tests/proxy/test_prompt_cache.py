@@ -416,9 +416,7 @@ def test_openai_hint_keeps_the_clients_key():
         pytest.param(0, 0, 0.0, id="no caching"),
     ],
 )
-def test_provider_cache_saving_with_anthropic_sonnet_prices(
-    cached_tokens, cache_write_tokens, expected_saving
-):
+def test_provider_cache_saving_with_anthropic_sonnet_prices(cached_tokens, cache_write_tokens, expected_saving):
     saving = provider_cache_saving_usd(
         cached_tokens=cached_tokens,
         cache_write_tokens=cache_write_tokens,

@@ -9,7 +9,8 @@ from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 pytestmark = [pytest.mark.django_db(transaction=True)]
 LONG_SYSTEM = "You are the support assistant of Acme. " + " ".join(
     f"Rule {index}: answer politely, cite the policy section, and never promise refunds over 100 euros."
-    for index in range(80))
+    for index in range(80)
+)
 
 
 def chat(client, turns):
@@ -18,8 +19,9 @@ def chat(client, turns):
         messages.append({"role": "user", "content": turn})
         if index < len(turns) - 1:
             messages.append({"role": "assistant", "content": f"Answer {index}."})
-    return client.chat.completions.create(model="claude-sonnet-4-5", messages=messages,
-                                          extra_headers={"X-Optera-Cache": "off"})
+    return client.chat.completions.create(
+        model="claude-sonnet-4-5", messages=messages, extra_headers={"X-Optera-Cache": "off"}
+    )
 
 
 def test_anthropic_cache_reads_happen_without_the_client_asking(openai_client, fake):
@@ -37,32 +39,48 @@ def test_anthropic_cache_reads_happen_without_the_client_asking(openai_client, f
 
 
 def test_client_markers_are_left_alone(optera_server, tenants, fake):
-    client = anthropic.Anthropic(base_url=optera_server.url, api_key=PROVIDER_KEY_CANARY,
-                                 default_headers={"X-Optera-Key": tenants.owner.api_key}, max_retries=0)
-    client.messages.create(model="claude-sonnet-4-5", max_tokens=20,
-                           system=[{"type": "text", "text": LONG_SYSTEM}],
-                           messages=[{"role": "user", "content": [
-                               {"type": "text", "text": "hello", "cache_control": {"type": "ephemeral"}}]}])
+    client = anthropic.Anthropic(
+        base_url=optera_server.url,
+        api_key=PROVIDER_KEY_CANARY,
+        default_headers={"X-Optera-Key": tenants.owner.api_key},
+        max_retries=0,
+    )
+    client.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=20,
+        system=[{"type": "text", "text": LONG_SYSTEM}],
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "hello", "cache_control": {"type": "ephemeral"}}]}
+        ],
+    )
     upstream = fake.last_request.json
     assert "cache_control" not in upstream["system"][0]
     assert upstream["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
 
 
 def test_native_requests_get_breakpoints_too(optera_server, tenants, fake):
-    client = anthropic.Anthropic(base_url=optera_server.url, api_key=PROVIDER_KEY_CANARY,
-                                 default_headers={"X-Optera-Key": tenants.owner.api_key}, max_retries=0)
-    client.messages.create(model="claude-sonnet-4-5", max_tokens=20, system=LONG_SYSTEM,
-                           messages=[{"role": "user", "content": "hello"}])
+    client = anthropic.Anthropic(
+        base_url=optera_server.url,
+        api_key=PROVIDER_KEY_CANARY,
+        default_headers={"X-Optera-Key": tenants.owner.api_key},
+        max_retries=0,
+    )
+    client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=20, system=LONG_SYSTEM, messages=[{"role": "user", "content": "hello"}]
+    )
     assert fake.last_request.json["system"][-1]["cache_control"] == {"type": "ephemeral"}
 
 
 def test_openai_gets_a_prompt_cache_key_per_workspace_and_system_prompt(openai_client, optera_server, tenants, fake):
-    openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "system", "content": LONG_SYSTEM},
-                                                                    {"role": "user", "content": "hi"}])
+    openai_client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "system", "content": LONG_SYSTEM}, {"role": "user", "content": "hi"}]
+    )
     key = fake.last_request.json["prompt_cache_key"]
     assert key.startswith(f"optera-{tenants.owner.workspace.pk}-")
     assert "Acme" not in key
-    openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "system", "content": LONG_SYSTEM},
-                                                                    {"role": "user", "content": "hello"}],
-                                          extra_body={"prompt_cache_key": "mine"})
+    openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "system", "content": LONG_SYSTEM}, {"role": "user", "content": "hello"}],
+        extra_body={"prompt_cache_key": "mine"},
+    )
     assert fake.last_request.json["prompt_cache_key"] == "mine"

@@ -27,8 +27,7 @@ NEW_LARGE = [
     "many seating arrangements are possible? Explain the counting.",
     "My landlord is entering my apartment without notice in Massachusetts. What are my legal "
     "options, and how should I document it?",
-    "My mother is on warfarin and was just prescribed ciprofloxacin. What interactions should we "
-    "watch for?",
+    "My mother is on warfarin and was just prescribed ciprofloxacin. What interactions should we watch for?",
     "We have $2M ARR and two acquisition offers: $8M cash now, or $12M with half in earn-out. "
     "Which should we take and why?",
     "Analyze why Blockbuster failed to adapt to streaming while Netflix succeeded.",
@@ -49,7 +48,7 @@ NEW_LARGE = [
     "you check first and why?",
     "Given the sequence 2, 6, 12, 20, 30, find a closed form and prove it by induction.",
     "Write a short story of exactly 100 words where the narrator turns out to be a dog.",
-    "Traceback (most recent call last):\n  File \"app.py\", line 42, in handle\n    user = "
+    'Traceback (most recent call last):\n  File "app.py", line 42, in handle\n    user = '
     "sessions[sid]['user_id']\nKeyError: 'user_id'\n\nThis only happens under load. Why?",
     "Convert this callback code to async/await and make sure errors from both steps are handled:"
     "\n\nfs.readFile('a.txt', (err, data) => {\n  if (err) return cb(err);\n  db.save(data, cb);"
@@ -153,10 +152,15 @@ class TestRequestShape:
         assert classify(user("What's the weather in Paris?")).tier == SMALL
 
     def test_image_parts_lean_large(self):
-        messages = [{"role": "user", "content": [
-            {"type": "text", "text": "What is in this picture?"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
-        ]}]
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in this picture?"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                ],
+            }
+        ]
         decision = classify(messages)
         assert decision.tier == LARGE
         assert "image" in decision.reason
@@ -168,8 +172,11 @@ class TestRequestShape:
     def test_tool_results_in_the_conversation_lean_large(self):
         messages = [
             {"role": "user", "content": "Book me a table for two tonight."},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{}"}}],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": '{"results": []}'},
         ]
         assert classify(messages).tier == LARGE
@@ -216,12 +223,15 @@ class TestRequestShape:
         assert decision.tier == SMALL
         assert "translation" in decision.reason
 
-    @pytest.mark.parametrize("messages", [
-        [],
-        [{"role": "user", "content": None}],
-        [{"role": "user"}],
-        [None, "not a message", {"role": "user", "content": [{"type": "unknown"}]}],
-    ])
+    @pytest.mark.parametrize(
+        "messages",
+        [
+            [],
+            [{"role": "user", "content": None}],
+            [{"role": "user"}],
+            [None, "not a message", {"role": "user", "content": [{"type": "unknown"}]}],
+        ],
+    )
     def test_odd_input_does_not_raise(self, messages):
         assert classify(messages).tier in (SMALL, LARGE)
 

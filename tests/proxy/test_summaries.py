@@ -32,13 +32,23 @@ def conversation(turns, canary):
 
 def test_summarised_conversation_sends_fewer_tokens(openai_client, tenants, fake):
     out = io.StringIO()
-    call_command("workspace_settings", "acme", "--set", "summaries=on", "--set", "summary_trigger_tokens=500",
-                 "--set", "summary_keep_recent_turns=2", stdout=out)
+    call_command(
+        "workspace_settings",
+        "acme",
+        "--set",
+        "summaries=on",
+        "--set",
+        "summary_trigger_tokens=500",
+        "--set",
+        "summary_keep_recent_turns=2",
+        stdout=out,
+    )
     assert '"summaries": true' in out.getvalue()
     canary = f"canary{secrets.token_hex(6)}"
     messages = conversation(8, canary)
-    first = openai_client.chat.completions.create(model="gpt-4o-mini", messages=messages,
-                                                  extra_headers={"X-Optera-Cache": "off"})
+    first = openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, extra_headers={"X-Optera-Cache": "off"}
+    )
     summary = wait_for(lambda: ConversationSummary.objects.first(), timeout=10)
     assert summary.messages_summarised > 0 and summary.tokens_after < summary.tokens_before
     summariser_call = fake.requests[-1].json
@@ -47,16 +57,22 @@ def test_summarised_conversation_sends_fewer_tokens(openai_client, tenants, fake
     assert summariser_call["messages"][0]["role"] == "system" and "project assistant" not in str(summariser_call)
 
     # The conversation goes on: the same turns, the answer, one more question.
-    later = messages + [{"role": "assistant", "content": first.choices[0].message.content},
-                        {"role": "user", "content": "And after that?"}]
-    through_optera = openai_client.chat.completions.create(model="gpt-4o-mini", messages=later,
-                                                           extra_headers={"X-Optera-Cache": "off"})
+    later = messages + [
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": "And after that?"},
+    ]
+    through_optera = openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=later, extra_headers={"X-Optera-Cache": "off"}
+    )
     sent = fake.last_request.json["messages"]
     assert sent[0] == messages[0], "the system prompt is never summarised"
     assert sent[1]["role"] == "system" and summary.summary_text in sent[1]["content"]
     assert len(sent) < len(later) and sent[-1] == later[-1]
-    direct = httpx.post(f"{fake.openai_base_url}/chat/completions", json={"model": "gpt-4o-mini", "messages": later},
-                        headers={"Authorization": f"Bearer {PROVIDER_KEY_CANARY}"}).json()
+    direct = httpx.post(
+        f"{fake.openai_base_url}/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": later},
+        headers={"Authorization": f"Bearer {PROVIDER_KEY_CANARY}"},
+    ).json()
     assert through_optera.usage.prompt_tokens < direct["usage"]["prompt_tokens"] * 0.6
     log = wait_for(lambda: RequestLog.objects.filter(savings__has_key="summary", endpoint="chat.completions").first())
     assert log.savings["summary"] > 0
@@ -67,7 +83,8 @@ def test_summarised_conversation_sends_fewer_tokens(openai_client, tenants, fake
 
 
 def test_summaries_stay_off_by_default(openai_client, fake):
-    openai_client.chat.completions.create(model="gpt-4o-mini", messages=conversation(8, ""),
-                                          extra_headers={"X-Optera-Cache": "off"})
+    openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=conversation(8, ""), extra_headers={"X-Optera-Cache": "off"}
+    )
     assert len(fake.requests) == 1
     assert not ConversationSummary.objects.exists()

@@ -59,10 +59,15 @@ def test_retries_are_bounded_then_502(openai_client, fake):
 
 
 def test_fallback_model_answers_when_the_primary_fails(optera_server, tenants, fake):
-    WorkspaceSettings.objects.filter(workspace=tenants.owner.workspace).update(fallbacks={"gpt-4o": ["claude-sonnet-4-5"]})
-    client = openai.OpenAI(base_url=optera_server.v1, api_key=tenants.owner.api_key, max_retries=0,
-                           default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY,
-                                            "X-Provider-Key-Anthropic": "sk-ant-fallback"})
+    WorkspaceSettings.objects.filter(workspace=tenants.owner.workspace).update(
+        fallbacks={"gpt-4o": ["claude-sonnet-4-5"]}
+    )
+    client = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.owner.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY, "X-Provider-Key-Anthropic": "sk-ant-fallback"},
+    )
     fake.enqueue(Fault(path="/v1/chat/completions", status=503, times=3))
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=HELLO)
     assert raw.parse().choices[0].message.content == "Echo: hello"
@@ -75,10 +80,13 @@ def test_client_disconnect_closes_upstream_within_one_second(optera_server, tena
     closed_at = {}
 
     def read_two_chunks_and_hang_up():
-        with httpx.stream("POST", f"{optera_server.v1}/chat/completions",
-                          json={"model": "gpt-4o", "messages": HELLO, "stream": True},
-                          headers={"Authorization": f"Bearer {tenants.owner.api_key}",
-                                   "X-Provider-Key": PROVIDER_KEY_CANARY}, timeout=10) as response:
+        with httpx.stream(
+            "POST",
+            f"{optera_server.v1}/chat/completions",
+            json={"model": "gpt-4o", "messages": HELLO, "stream": True},
+            headers={"Authorization": f"Bearer {tenants.owner.api_key}", "X-Provider-Key": PROVIDER_KEY_CANARY},
+            timeout=10,
+        ) as response:
             lines = response.iter_lines()
             received = 0
             for line in lines:

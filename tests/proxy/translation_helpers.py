@@ -1,14 +1,10 @@
 """Shared helpers and fixtures data for the translation tests."""
 
-import json
 from collections.abc import Iterator
 
-import pytest
 from anthropic.types import (
     DocumentBlockParam,
     ImageBlockParam,
-    Message,
-    RawMessageStreamEvent,
     TextBlockParam,
     ToolParam,
     ToolResultBlockParam,
@@ -18,17 +14,10 @@ from anthropic.types.message_create_params import (
     MessageCreateParamsNonStreaming,
     MessageCreateParamsStreaming,
 )
-from openai.lib.streaming.chat import ChatCompletionStreamState
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import TypeAdapter
 
 from proxy.providers.anthropic_translate import (
-    AnthropicStreamTranslator,
-    TranslationError,
-    UpstreamStreamError,
-    anthropic_response_to_chat,
     chat_request_to_anthropic,
-    normalise_anthropic_usage,
 )
 
 MODEL = "claude-sonnet-4-5"
@@ -114,5 +103,3 @@ def function_call(call_id: str, name: str, arguments: str) -> dict:
 
 def assistant_calling(*tool_calls: dict) -> dict:
     return {"role": "assistant", "tool_calls": list(tool_calls)}
-
-

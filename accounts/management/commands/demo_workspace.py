@@ -25,7 +25,7 @@ class Command(BaseCommand):
                     "Try it (put your OpenAI key in X-Provider-Key):",
                     f"  curl {base}/v1/chat/completions -H 'Authorization: Bearer {full_key}' \\",
                     "       -H \"X-Provider-Key: $OPENAI_API_KEY\" -H 'Content-Type: application/json' \\",
-                    "       -d '{\"model\": \"gpt-4o-mini\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}]}'",
+                    '       -d \'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}\'',
                     f"  Python: OpenAI(base_url='{base}/v1', api_key='{full_key}',",
                     "                 default_headers={'X-Provider-Key': os.environ['OPENAI_API_KEY']})",
                     f"Admin: {base}/admin/   Health: {base}/healthz",

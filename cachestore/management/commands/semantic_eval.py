@@ -51,19 +51,30 @@ class Command(BaseCommand):
         if curve:
             thresholds += [value / 100 for value in range(70, 100, 5) if value / 100 != thresholds[0]]
         same_total = sum(1 for row in rows if row.get("same"))
-        self.stdout.write(f"pairs: {len(rows)} (same: {same_total}); look-up {results['lookup_ms']:.1f} ms/query (embed, search, verify)")
+        self.stdout.write(
+            f"pairs: {len(rows)} (same: {same_total}); "
+            f"look-up {results['lookup_ms']:.1f} ms/query (embed, search, verify)"
+        )
         self.stdout.write("threshold  served  correct  wrong  precision  recall")
         for value in sorted(thresholds):
-            served = [outcome for outcome in results["outcomes"]
-                      if outcome["similarity"] is not None and outcome["similarity"] >= value]
+            served = [
+                outcome
+                for outcome in results["outcomes"]
+                if outcome["similarity"] is not None and outcome["similarity"] >= value
+            ]
             correct = sum(1 for outcome in served if outcome["correct"])
             precision = correct / len(served) if served else 1.0
             recall = correct / same_total if same_total else 0.0
             marker = "  <- shipped default" if value == default_threshold and not threshold else ""
-            self.stdout.write(f"{value:9.2f}  {len(served):6d}  {correct:7d}  {len(served) - correct:5d}  "
-                              f"{precision:9.3f}  {recall:6.3f}{marker}")
-        wrong = [outcome for outcome in results["outcomes"]
-                 if outcome["similarity"] is not None and outcome["similarity"] >= thresholds[0] and not outcome["correct"]]
+            self.stdout.write(
+                f"{value:9.2f}  {len(served):6d}  {correct:7d}  {len(served) - correct:5d}  "
+                f"{precision:9.3f}  {recall:6.3f}{marker}"
+            )
+        wrong = [
+            outcome
+            for outcome in results["outcomes"]
+            if outcome["similarity"] is not None and outcome["similarity"] >= thresholds[0] and not outcome["correct"]
+        ]
         for outcome in wrong:
             self.stdout.write(f"wrong hit: {outcome['id']} ({outcome['kind']}) served {outcome['served_id']}")
 
@@ -75,11 +86,17 @@ class Command(BaseCommand):
         for row, embedding in zip(rows, embeddings):
             body = _request(row["a"])
             services.cache_entry_store(
-                workspace_id=workspace.pk, kind="chat",
+                workspace_id=workspace.pk,
+                kind="chat",
                 key_hash=keys.exact_key(secret=secret, endpoint="chat", provider="openai", model=MODEL, body=body),
                 context_hash=keys.context_key(secret=secret, provider="openai", model=MODEL, body=body),
-                model=MODEL, provider="openai", response={"pair": row.get("id")}, usage={}, cost_usd=0,
-                expires_at=expires_at, embedding=embedding.tolist(),
+                model=MODEL,
+                provider="openai",
+                response={"pair": row.get("id")},
+                usage={},
+                cost_usd=0,
+                expires_at=expires_at,
+                embedding=embedding.tolist(),
                 fingerprint=fingerprint(row["a"], secret=secret.encode()).to_json(),
             )
         outcomes = []
@@ -96,11 +113,14 @@ class Command(BaseCommand):
             # up to its similarity: one look-up gives the whole curve.
             match = best_match(query, candidates, threshold=0.0)
             served_id = match[0].response.get("pair") if match else None
-            outcomes.append({
-                "id": row.get("id"), "kind": row.get("kind", ""),
-                "similarity": match[1] if match else None,
-                "served_id": served_id,
-                "correct": bool(match) and served_id == row.get("id") and bool(row.get("same")),
-            })
+            outcomes.append(
+                {
+                    "id": row.get("id"),
+                    "kind": row.get("kind", ""),
+                    "similarity": match[1] if match else None,
+                    "served_id": served_id,
+                    "correct": bool(match) and served_id == row.get("id") and bool(row.get("same")),
+                }
+            )
         elapsed = time.perf_counter() - lookup_started
         return {"outcomes": outcomes, "lookup_ms": elapsed * 1000 / max(len(rows), 1)}

@@ -32,9 +32,7 @@ def embedded_postgres(data_dir):
     parts = urlsplit(uri)
     socket_dir = parse_qs(parts.query)["host"][0]
     with psycopg.connect(uri, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
-        ).fetchone()
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
             logger.info("created database %s in the embedded PostgreSQL", DATABASE_NAME)

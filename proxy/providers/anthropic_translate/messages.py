@@ -47,8 +47,7 @@ def translate_messages(messages: object) -> tuple[list[dict], list[dict]]:
         _append_turn(turns, anthropic_role, blocks)
     if not turns:
         raise TranslationError(
-            "Anthropic models need at least one user, assistant or tool message "
-            "besides the system prompt.",
+            "Anthropic models need at least one user, assistant or tool message besides the system prompt.",
             "messages",
         )
     return system_blocks, turns
@@ -262,9 +261,7 @@ def _document_block(part: dict, param: str) -> dict:
         raise TranslationError("file_data must be a base64 data: URL.", data_param)
     media_type, data = _parse_base64_data_url(file_data, data_param)
     if media_type != "application/pdf":
-        raise TranslationError(
-            f"Anthropic models accept PDF files only, not {media_type!r}.", data_param
-        )
+        raise TranslationError(f"Anthropic models accept PDF files only, not {media_type!r}.", data_param)
     block = {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
     if file.get("filename"):
         block["title"] = file["filename"]

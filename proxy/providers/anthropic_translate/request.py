@@ -11,8 +11,7 @@ from .messages import translate_messages
 _ANTHROPIC_MAX_TEMPERATURE = 1.0
 
 _JSON_OBJECT_INSTRUCTION = (
-    "Respond with a single valid JSON object and nothing else: "
-    "no prose before or after it and no Markdown code fences."
+    "Respond with a single valid JSON object and nothing else: no prose before or after it and no Markdown code fences."
 )
 
 _JSON_SCHEMA_INSTRUCTION = (
