@@ -6,6 +6,7 @@ Lookups and writes to PostgreSQL run in threads; storing happens after the answe
 import asyncio
 import logging
 import math
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ SINGLE_FLIGHT_POLL_SECONDS = 0.05
 LOCAL_TIER_SECONDS = 5
 LOCAL_TIER_MAX_ENTRIES = 10_000
 HIT_COUNT_FLUSH_SECONDS = 1
+RELEASE_IF_OWNER = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 logger = logging.getLogger(__name__)
 
 
@@ -86,6 +88,7 @@ class ResponseCache:
 
     def __init__(self):
         self._flights = {}
+        self._lock_tokens = {}
         self._local = {}
         self._pending_hits = {}
         self._hit_flush = None
@@ -243,29 +246,37 @@ class ResponseCache:
         flight = self._flights.pop((workspace_id, key_hash), None)
         if flight is not None and not flight.done():
             flight.set_result(None)
-        if self._redis is not None:
-            asyncio.ensure_future(self._release_lock(workspace_id, key_hash))
+        token = self._lock_tokens.pop((workspace_id, key_hash), None)
+        if token is not None:
+            asyncio.ensure_future(self._release_lock(workspace_id, key_hash, token))
+
+    @staticmethod
+    def _lock_key(workspace_id, key_hash):
+        return f"optera:flight:{workspace_id}:{key_hash}"
 
     async def _claim_across_processes(self, workspace_id, key_hash):
         if self._redis is None:
             return True
+        token = secrets.token_hex(8)
         try:
-            return bool(
-                await self._redis.set(
-                    f"optera:flight:{workspace_id}:{key_hash}", b"1", nx=True, ex=SINGLE_FLIGHT_WAIT_SECONDS
-                )
+            claimed = await self._redis.set(
+                self._lock_key(workspace_id, key_hash), token, nx=True, ex=SINGLE_FLIGHT_WAIT_SECONDS
             )
         except Exception:
-            return True
+            return True  # without Redis each process leads its own flights
+        if claimed:
+            self._lock_tokens[(workspace_id, key_hash)] = token
+        return bool(claimed)
 
     async def _lock_held(self, workspace_id, key_hash):
         try:
-            return bool(await self._redis.exists(f"optera:flight:{workspace_id}:{key_hash}"))
+            return bool(await self._redis.exists(self._lock_key(workspace_id, key_hash)))
         except Exception:
             return False
 
-    async def _release_lock(self, workspace_id, key_hash):
+    async def _release_lock(self, workspace_id, key_hash, token):
+        # Delete the lock only if it is still ours: after an expiry another process may hold it.
         try:
-            await self._redis.delete(f"optera:flight:{workspace_id}:{key_hash}")
+            await self._redis.eval(RELEASE_IF_OWNER, 1, self._lock_key(workspace_id, key_hash), token)
         except Exception:
             logger.warning("cache: could not release a single-flight lock; it expires on its own")
