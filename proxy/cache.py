@@ -43,6 +43,18 @@ class CachedAnswer:
     provider: str
     similarity: float | None = None
 
+    @classmethod
+    def from_entry(cls, entry, *, similarity=None):
+        return cls(
+            entry_id=entry.pk,
+            response=entry.response,
+            usage=entry.usage,
+            cost_usd=entry.cost_usd,
+            model=entry.model,
+            provider=entry.provider,
+            similarity=similarity,
+        )
+
 
 def effective_mode(workspace_mode, header):
     """A request may narrow its workspace's cache mode (off < exact < semantic), never widen it."""
@@ -143,15 +155,7 @@ class ResponseCache:
         entry = await in_db_thread(selectors.cache_entry_find_exact, workspace_id=workspace_id, key_hash=key_hash)
         if entry is None:
             return None, 0.0
-        answer = CachedAnswer(
-            entry_id=entry.pk,
-            response=entry.response,
-            usage=entry.usage,
-            cost_usd=entry.cost_usd,
-            model=entry.model,
-            provider=entry.provider,
-        )
-        return answer, entry.expires_at.timestamp()
+        return CachedAnswer.from_entry(entry), entry.expires_at.timestamp()
 
     async def put(
         self, *, workspace_id, key_hash, ttl_seconds, answer, kind, context_hash="", embedding=None, fingerprint=None

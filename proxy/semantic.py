@@ -81,12 +81,4 @@ class SemanticCache:
         if match is None:
             return None
         entry, similarity = match
-        return CachedAnswer(
-            entry_id=entry.pk,
-            response=entry.response,
-            usage=entry.usage,
-            cost_usd=entry.cost_usd,
-            model=entry.model,
-            provider=entry.provider,
-            similarity=similarity,
-        )
+        return CachedAnswer.from_entry(entry, similarity=similarity)

@@ -1,7 +1,6 @@
 """The cache steps of the pipeline: plan the keys, look up (exact, then semantic), serve a hit, store an answer."""
 
 import logging
-import time
 from dataclasses import dataclass
 
 import orjson
@@ -150,10 +149,6 @@ async def store_and_land(ctx, cache_plan, response):
     finally:
         if cache_plan.leading:
             cache.land(workspace_id, cache_plan.key_hash)
-
-
-def created_now():
-    return int(time.time())
 
 
 async def answer_through_cache(ctx, cache_plan, forward, *, primary, stream=False, include_usage=False):
