@@ -67,26 +67,13 @@ def start_fake_and_prepare(environment):
     return fake, fake_url
 
 
-def create_workspace(environment, *, cache="off"):
+def create_workspace(environment, *, cache="off", extra=()):
     name = f"bench-{time.time_ns()}"
-    output = subprocess.run(
-        [
-            PYTHON,
-            "manage.py",
-            "create_workspace",
-            name,
-            "--set",
-            "rate_limit_per_minute=100000000",
-            "--set",
-            f"cache={cache}",
-            "--json",
-        ],
-        cwd=REPO,
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    options = ["rate_limit_per_minute=100000000", f"cache={cache}", *extra]
+    command = [PYTHON, "manage.py", "create_workspace", name, "--json"]
+    for option in options:
+        command += ["--set", option]
+    output = subprocess.run(command, cwd=REPO, env=environment, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])["api_key"]
 
 

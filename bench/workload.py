@@ -190,6 +190,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", default=str(REPO.parent / "shared/eval/semantic_pairs_dev.jsonl"))
     parser.add_argument("--routing", default=str(REPO.parent / "shared/eval/routing_dev.jsonl"))
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a workspace option for the Optera run, e.g. summaries=on",
+    )
     options = parser.parse_args()
     pairs, prompts = read_jsonl(options.pairs), read_jsonl(options.routing)
     sys.path.insert(0, str(REPO))
@@ -199,7 +206,7 @@ def main():
     fake, fake_url = proxy_overhead.start_fake_and_prepare(environment)
     server = None
     try:
-        key = proxy_overhead.create_workspace(environment, cache="semantic")
+        key = proxy_overhead.create_workspace(environment, cache="semantic", extra=options.set)
         port = proxy_overhead.free_port()
         server = proxy_overhead.start_server("uvicorn", port, environment)
         provider_key = "sk-workload"
