@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+from process_metrics import tree_cpu
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -40,13 +41,6 @@ def wait_until_listening(port, timeout=60):
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listens on {port}")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process and its children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(value) for value in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def start_fake_and_prepare(environment):
@@ -81,8 +75,11 @@ def start_server(kind, port, environment):
     if kind == "daphne":
         command = [str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "optera.asgi:application"]
     else:
+        # "uvicorn-2w": two worker processes behind uvicorn's own supervisor, one per core here.
+        workers = ["--workers", "2"] if kind == "uvicorn-2w" else []
         command = [
             str(REPO / ".venv/bin/uvicorn"),
+            *workers,
             "optera.asgi:application",
             "--host",
             "127.0.0.1",
@@ -152,9 +149,9 @@ async def measure(kind, proxy_url, direct_url, key, server_pid, requests, rounds
         }
         load = requests * 4
         direct_c32, direct_rps = await concurrent(session, direct_url, direct_headers, load, 32)
-        cpu_before = cpu_seconds(server_pid)
+        cpu_before = tree_cpu(server_pid)
         proxy_c32, proxy_rps = await concurrent(session, proxy_url, proxy_headers, load, 32)
-        cpu_used = cpu_seconds(server_pid) - cpu_before
+        cpu_used = tree_cpu(server_pid) - cpu_before
         results.update(
             {
                 "c32_direct_p50": percentile(direct_c32, 0.5),
@@ -171,7 +168,7 @@ async def measure(kind, proxy_url, direct_url, key, server_pid, requests, rounds
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", default="daphne,uvicorn")
+    parser.add_argument("--servers", default="daphne,uvicorn,uvicorn-2w")
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=4)
     options = parser.parse_args()
