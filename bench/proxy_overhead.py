@@ -93,7 +93,8 @@ def start_server(kind, port, environment):
             "--log-level",
             "warning",
         ]
-    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(REPO / "var" / f"bench-{kind}.log", "w")
+    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
     wait_until_listening(port)
     return process
 

@@ -6,6 +6,7 @@ using a data directory and stops the server when the last of them exits.
 
 import functools
 import logging
+import threading
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,9 +16,19 @@ DATABASE_NAME = "optera"
 logger = logging.getLogger(__name__)
 
 
-@functools.cache
+# The first connections of a process open in several threads at once; pgserver publishes its server
+# object before it has started, so concurrent first calls must queue behind one start.
+START_LOCK = threading.Lock()
+
+
 def embedded_postgres(data_dir):
     """Start (or join) the server for `data_dir` and return its connection parameters."""
+    with START_LOCK:
+        return _start(data_dir)
+
+
+@functools.cache
+def _start(data_dir):
     import psycopg
 
     with warnings.catch_warnings():
