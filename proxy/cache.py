@@ -4,6 +4,7 @@ Lookups and writes to PostgreSQL run in threads; storing happens after the answe
 """
 
 import asyncio
+import dataclasses
 import logging
 import math
 import secrets
@@ -176,15 +177,7 @@ class ResponseCache:
             embedding=embedding,
             fingerprint=fingerprint,
         )
-        stored = CachedAnswer(
-            entry_id=entry_id,
-            response=answer.response,
-            usage=answer.usage,
-            cost_usd=answer.cost_usd,
-            model=answer.model,
-            provider=answer.provider,
-        )
-        self._remember(workspace_id, key_hash, stored, expires_at.timestamp())
+        self._remember(workspace_id, key_hash, dataclasses.replace(answer, entry_id=entry_id), expires_at.timestamp())
         if self._redis is not None:
             payload = orjson.dumps(
                 {
