@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 
+from cachestore import keys
 from proxy.accounting import RequestRecord
 from proxy.asgi_io import Responder, header_map, parse_json_object, read_body
 from proxy.auth import credentials_from
@@ -19,6 +20,7 @@ from proxy.pipeline.context import RequestContext
 from proxy.runtime import ProxyRuntime
 
 logger = logging.getLogger(__name__)
+LARGE_BODY_BYTES = 256 * 1024
 
 # (method, path) → (endpoint name, handler, reads a JSON body, speaks Anthropic's error shape)
 ROUTES = {
@@ -107,18 +109,18 @@ class ProxyApplication:
             await read_body(receive, declared_length=None, limit=self._body_limit())
             raise ProxyError(404, f"no route for {scope['method']} {scope['path']}", code="unknown_url")
         _, handler, reads_body, anthropic_shape = route
-        body = None
+        body, body_size = None, 0
         if reads_body:
             raw = await read_body(receive, declared_length=headers.get("content-length"), limit=self._body_limit())
-            body = parse_json_object(raw)
+            body, body_size = parse_json_object(raw), len(raw)
         # Only now, with the body read, may anything else call receive(): it waits for a hang-up.
         watcher = asyncio.ensure_future(_wait_for_disconnect(receive, asyncio.current_task()))
         try:
-            return await self._serve(headers, body, responder, record, handler, anthropic_shape)
+            return await self._serve(headers, body, body_size, responder, record, handler, anthropic_shape)
         finally:
             watcher.cancel()
 
-    async def _serve(self, headers, body, responder, record, handler, anthropic_shape):
+    async def _serve(self, headers, body, body_size, responder, record, handler, anthropic_shape):
         credentials = credentials_from(headers, native_anthropic=anthropic_shape)
         runtime = self.runtime
         key_record = await runtime.keys.authenticate(credentials.optera_key)
@@ -136,6 +138,8 @@ class ProxyApplication:
             api_key_id=key_record.api_key_id, limit=key_record.settings.rate_limit_per_minute
         )
         runtime.note_key_used(key_record.api_key_id)
+        if body is not None:
+            record.prompt_hash = await _prompt_hash(key_record.cache_secret, body, body_size)
         if handler is None:
             prices = await runtime.prices.all()
             return await endpoints.models(ctx, prices)
@@ -159,6 +163,14 @@ class ProxyApplication:
         await responder.json(error.status, body, headers)
         if record.workspace_id is not None:
             self.runtime.logs.add(record)
+
+
+async def _prompt_hash(secret, body, body_size):
+    """Key the request's messages for the log, so equal prompts can be grouped and never read back."""
+    if body_size < LARGE_BODY_BYTES:
+        return keys.prompt_hash(secret=secret, body=body)
+    # Canonicalising a large body takes milliseconds: not on the event loop.
+    return await asyncio.get_running_loop().run_in_executor(None, lambda: keys.prompt_hash(secret=secret, body=body))
 
 
 async def _wait_for_disconnect(receive, handler):

@@ -32,6 +32,7 @@ def test_chat_completion_passes_through_with_headers(openai_client, fake, tenant
     assert log.workspace_id == tenants.owner.workspace.pk
     assert log.prompt_tokens == completion.usage.prompt_tokens and log.completion_tokens > 0
     assert log.cost_usd > 0 and log.status_code == 200
+    assert len(log.prompt_hash) == 64 and "Hello" not in log.prompt_hash
 
 
 def test_stream_without_include_usage_hides_usage_but_records_it(openai_client, fake):
