@@ -175,8 +175,11 @@ class LogWriter:
             self._task = asyncio.ensure_future(self._flush_later())
 
     async def _flush_later(self):
-        await asyncio.sleep(settings.OPTERA_LOG_FLUSH_SECONDS)
-        await self.flush()
+        # Loop until the buffer stays empty: rows added while a write is in flight would otherwise
+        # wait for the next request, which may never come.
+        while self._buffer:
+            await asyncio.sleep(settings.OPTERA_LOG_FLUSH_SECONDS)
+            await self.flush()
 
     async def flush(self):
         rows, self._buffer = self._buffer, []

@@ -1,0 +1,56 @@
+"""The batched request-log writer: every record reaches the database, even one added mid-write."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from django.db import connections, transaction
+
+from analytics.models import RequestLog
+from proxy.accounting import LogWriter, RequestRecord
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def hold_request_log_table(locked, release):
+    """Lock the request-log table from another connection until `release` is set, so writes wait."""
+    try:
+        with transaction.atomic():
+            with connections["default"].cursor() as cursor:
+                cursor.execute(f'LOCK TABLE "{RequestLog._meta.db_table}" IN EXCLUSIVE MODE')
+            locked.set()
+            release.wait(10)
+    finally:
+        connections.close_all()
+
+
+def record(workspace, request_id):
+    return RequestRecord(request_id=request_id, endpoint="chat", started=time.perf_counter(), workspace_id=workspace.pk)
+
+
+def test_a_record_added_while_a_write_waits_is_written_too(tenants, settings):
+    settings.OPTERA_LOG_FLUSH_SECONDS = 1
+    workspace = tenants.owner.workspace
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_request_log_table, args=(locked, release))
+    holder.start()
+    assert locked.wait(5)
+
+    async def scenario():
+        writer = LogWriter()
+        writer.add(record(workspace, "req_first"))
+        await asyncio.sleep(1.5)  # the first flush has started and is waiting for the lock
+        writer.add(record(workspace, "req_second"))
+        release.set()
+        for _ in range(100):
+            if not writer._buffer and writer._task.done():
+                return
+            await asyncio.sleep(0.05)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        holder.join()
+    assert set(RequestLog.objects.values_list("request_id", flat=True)) == {"req_first", "req_second"}
