@@ -6,9 +6,16 @@ sits at the top level of the prompt. A scope is the section heading or tag above
 "When a refund is asked for:" line that introduces it, and the last "If ..." sentence before it in
 its paragraph. So "Ask for the order number." under "Refunds:" and again under "Exchanges:" both
 stay, while an instruction stated at the top and repeated in a closing reminder goes.
+
+Prompts that grow by accretion also repeat a bullet under a new label ("- Rule 7: Be polite." after
+"- Rule 2: Be polite."). A standing-instruction label (rule, guideline, policy, ...) is ignored
+when comparing, unless the prompt mentions that label anywhere else ("see rule 7"): then the
+line stays so the reference still resolves. Sequence labels ("Step 3:") are never ignored, since
+repeating a step means doing it again.
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from cachestore.compression.cleanup import is_heading, is_tag_line
@@ -24,6 +31,13 @@ CONDITION_RE = re.compile(
 MIN_DEDUPLICATED_WORDS = 3
 BULLETS = frozenset("-*+•")
 TOP_LEVEL = (None, None, None)
+# Labels that name a standing instruction, not a position in a sequence; kept to words whose
+# repeats cannot mean "do it again".
+STANDING_LABEL_WORDS = (
+    "rule|guideline|policy|instruction|principle|requirement|constraint|directive|reminder|note|tip"
+)
+STANDING_LABEL_RE = re.compile(rf"^((?:{STANDING_LABEL_WORDS})\s*#?\s*(\d{{1,4}}))\s*[:.)-]\s+", re.IGNORECASE)
+LABEL_MENTION_RE = re.compile(rf"\b({STANDING_LABEL_WORDS})s?\s*#?\s*(\d{{1,4}})\b", re.IGNORECASE)
 
 
 @dataclass
@@ -36,6 +50,8 @@ class _Scope:
     condition: tuple[int, int] | None = None
     block: int = -1
     seen: set = field(default_factory=set)
+    # How often each standing label ("rule", "7") appears in the whole prompt.
+    label_mentions: Counter = field(default_factory=Counter)
 
     def current(self):
         intro = self.intro if self.block <= self.intro_last_block else None
@@ -61,6 +77,7 @@ def remove_repeated_instructions(lines: list[str], kinds: list[LineKind], headin
         if kinds[index] is LineKind.PROSE and (index in headings or is_heading(line) or is_tag_line(line))
     }
     title = _title_line(lines, kinds, section_starts)
+    scope.label_mentions = _label_mentions(lines)
     starts_sentence = True
     for index, line in enumerate(lines):
         if kinds[index] is not LineKind.PROSE:
@@ -114,9 +131,29 @@ def _without_repeated_item(lines, kinds, index, item, scope):
     # An item with nested items or continuation lines below it cannot go without re-parenting them.
     following = lines[index + 1] if index + 1 < len(lines) and kinds[index + 1] is LineKind.PROSE else ""
     has_children = len(following) - len(following.lstrip()) > len(item.group(1))
-    if scope.is_repeat(text) and not has_children:
+    if scope.is_repeat(_without_unreferenced_label(text, scope.label_mentions)) and not has_children:
         return None
     return lines[index]
+
+
+def _label_mentions(lines):
+    """Count every mention of a standing label ("Rule 7", "rules #7") in the prompt."""
+    mentions = Counter()
+    for line in lines:
+        for word, number in LABEL_MENTION_RE.findall(line):
+            mentions[(word.casefold(), int(number))] += 1
+    return mentions
+
+
+def _without_unreferenced_label(text, label_mentions):
+    """Return the item's text without its standing label, unless the prompt refers to that label."""
+    label = STANDING_LABEL_RE.match(text)
+    if label is None:
+        return text
+    word = LABEL_MENTION_RE.match(label.group(1)).group(1)
+    if label_mentions[(word.casefold(), int(label.group(2)))] > 1:
+        return text
+    return text[label.end() :]
 
 
 def _without_repeated_sentences(lines, kinds, index, scope, starts_sentence):

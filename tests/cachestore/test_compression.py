@@ -280,6 +280,35 @@ def test_decorative_rulers(prompt, expected):
             id="repeated numbered step kept",
         ),
         pytest.param(
+            "Rules:\n- Rule 1: Be polite to every customer.\n- Rule 2: Cite the article.\n"
+            "- Rule 3: be polite to every customer.",
+            "Rules:\n- Rule 1: Be polite to every customer.\n- Rule 2: Cite the article.",
+            id="bullet repeated under a new rule number",
+        ),
+        pytest.param(
+            "- Rule 1: Be polite to every customer.\n- Guideline 4: Be polite to every customer.\n"
+            "- Be polite to every customer.",
+            "- Rule 1: Be polite to every customer.",
+            id="bullet repeated under other standing labels",
+        ),
+        pytest.param(
+            "- Rule 1: Be polite to every customer.\n- Rule 2: Be polite to every customer.\n"
+            "Rule 2 outranks the others.",
+            "- Rule 1: Be polite to every customer.\n- Rule 2: Be polite to every customer.\n"
+            "Rule 2 outranks the others.",
+            id="repeated rule kept when its label is referenced",
+        ),
+        pytest.param(
+            "- Step 1: Ask for the order number.\n- Step 2: Check it.\n- Step 3: Ask for the order number.",
+            "- Step 1: Ask for the order number.\n- Step 2: Check it.\n- Step 3: Ask for the order number.",
+            id="repeated step label kept",
+        ),
+        pytest.param(
+            "- Rule 1: Refunds take 5 days.\n- Rule 2: Refunds take 7 days.",
+            "- Rule 1: Refunds take 5 days.\n- Rule 2: Refunds take 7 days.",
+            id="rules with different bodies kept",
+        ),
+        pytest.param(
             "- Check the order status.\n- Check the order status.\n  - Then email the courier.",
             "- Check the order status.\n- Check the order status.\n  - Then email the courier.",
             id="item with children kept",
