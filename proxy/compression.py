@@ -15,6 +15,8 @@ from proxy import tokens
 from proxy.db import in_db_thread
 
 MIN_PROMPT_CHARS = 400
+# OpenAI's automatic prompt cache only reads prefixes of at least this many tokens.
+OPENAI_MIN_CACHED_PREFIX = 1024
 MAX_REMEMBERED = 10_000
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,20 @@ def _compress(text, model):
 
     compressed = compress_system_prompt(text)
     return compressed, tokens.count_text(text, model=model), tokens.count_text(compressed, model=model)
+
+
+def cheaper_to_send(*, tokens_before, tokens_after, target, price):
+    """Return whether the compressed system prompt costs less upstream than the original.
+
+    OpenAI bills a repeated prefix of 1024+ tokens at its cached price; a compressed prompt that
+    falls below that length loses the discount, so it must beat the original's cached cost.
+    """
+    if tokens_after >= tokens_before:
+        return False
+    loses_prefix_cache = target.provider == "openai" and tokens_after < OPENAI_MIN_CACHED_PREFIX <= tokens_before
+    if not loses_prefix_cache or price is None or not price.input:
+        return True
+    return tokens_after < tokens_before * price.cached_input / price.input
 
 
 class PromptCompressor:
@@ -38,18 +54,20 @@ class PromptCompressor:
             return messages
         shaped = list(messages)
         tokens_saved = 0
+        price = None
         for index in range(system_count):
             content = messages[index].get("content")
             if not isinstance(content, str) or len(content) < MIN_PROMPT_CHARS:
                 continue
             compressed = await self._compressed(ctx, content, target)
-            if compressed is not None and compressed[2] < compressed[1]:
+            if compressed is None:
+                continue
+            price = price or await ctx.runtime.prices.price(target.provider, target.model)
+            if cheaper_to_send(tokens_before=compressed[1], tokens_after=compressed[2], target=target, price=price):
                 shaped[index] = {**messages[index], "content": compressed[0]}
                 tokens_saved += compressed[1] - compressed[2]
-        if tokens_saved:
-            price = await ctx.runtime.prices.price(target.provider, target.model)
-            if price is not None:
-                ctx.record.savings["compression"] = float(price.input * tokens_saved / Decimal(1_000_000))
+        if tokens_saved and price is not None:
+            ctx.record.savings["compression"] = float(price.input * tokens_saved / Decimal(1_000_000))
         return shaped if tokens_saved else messages
 
     async def _compressed(self, ctx, text, target):
