@@ -2,6 +2,7 @@
 
 import io
 import secrets
+import time
 
 import httpx
 import pytest
@@ -88,3 +89,39 @@ def test_summaries_stay_off_by_default(openai_client, fake):
     )
     assert len(fake.requests) == 1
     assert not ConversationSummary.objects.exists()
+
+
+
+def summaries_on(workspace_name, *extra):
+    options = ["summaries=on", "summary_trigger_tokens=500", "summary_keep_recent_turns=2", *extra]
+    call_command(
+        "workspace_settings", workspace_name, *(part for option in options for part in ("--set", option)), stdout=io.StringIO()
+    )
+
+
+def test_anthropic_history_read_from_the_provider_cache_waits_ten_times_longer(
+    openai_client, optera_server, tenants, fake
+):
+    """A summary would make Anthropic write the cached history again at 1.25x; it waits until it pays."""
+    summaries_on("acme")
+    summaries_on("globex", "provider_prompt_cache=off")
+    headers = {"X-Optera-Cache": "off", "X-Provider-Key-OpenAI": PROVIDER_KEY_CANARY}
+    messages = conversation(8, "")  # ~1,400 tokens: over the trigger, under ten times it
+
+    openai_client.chat.completions.create(model="claude-haiku-4-5", messages=messages, extra_headers=headers)
+    time.sleep(1)  # the summariser would have been called by now
+    assert [request.path for request in fake.requests] == ["/v1/messages"]
+    assert not ConversationSummary.objects.exists()
+
+    # The same conversation where the provider's cache is off is summarised at the plain trigger.
+    httpx.post(
+        f"{optera_server.v1}/chat/completions",
+        json={"model": "claude-haiku-4-5", "messages": messages},
+        headers={
+            "Authorization": f"Bearer {tenants.outsider.api_key}",
+            "X-Provider-Key": PROVIDER_KEY_CANARY,
+            **headers,
+        },
+    ).raise_for_status()
+    summary = wait_for(lambda: ConversationSummary.objects.first(), timeout=10)
+    assert summary.workspace_id == tenants.outsider.workspace.id
