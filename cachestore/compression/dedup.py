@@ -33,9 +33,7 @@ BULLETS = frozenset("-*+•")
 TOP_LEVEL = (None, None, None)
 # Labels that name a standing instruction, not a position in a sequence; kept to words whose
 # repeats cannot mean "do it again".
-STANDING_LABEL_WORDS = (
-    "rule|guideline|policy|instruction|principle|requirement|constraint|directive|reminder|note|tip"
-)
+STANDING_LABEL_WORDS = "rule|guideline|policy|instruction|principle|requirement|constraint|directive|reminder|note|tip"
 STANDING_LABEL_RE = re.compile(rf"^((?:{STANDING_LABEL_WORDS})\s*#?\s*(\d{{1,4}}))\s*[:.)-]\s+", re.IGNORECASE)
 LABEL_MENTION_RE = re.compile(rf"\b({STANDING_LABEL_WORDS})s?\s*#?\s*(\d{{1,4}})\b", re.IGNORECASE)
 

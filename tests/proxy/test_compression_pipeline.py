@@ -78,4 +78,6 @@ def test_compressed_prompt_is_sent_only_when_it_costs_less(provider, tokens_befo
 
     price = Price(input=Decimal("0.15"), output=Decimal("0.60"), cached_input=Decimal("0.075"), cache_write=Decimal(0))
     target = Target(provider=provider, model="gpt-4o-mini")
-    assert cheaper_to_send(tokens_before=tokens_before, tokens_after=tokens_after, target=target, price=price) is expected
+    assert (
+        cheaper_to_send(tokens_before=tokens_before, tokens_after=tokens_after, target=target, price=price) is expected
+    )

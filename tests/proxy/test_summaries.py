@@ -91,11 +91,13 @@ def test_summaries_stay_off_by_default(openai_client, fake):
     assert not ConversationSummary.objects.exists()
 
 
-
 def summaries_on(workspace_name, *extra):
     options = ["summaries=on", "summary_trigger_tokens=500", "summary_keep_recent_turns=2", *extra]
     call_command(
-        "workspace_settings", workspace_name, *(part for option in options for part in ("--set", option)), stdout=io.StringIO()
+        "workspace_settings",
+        workspace_name,
+        *(part for option in options for part in ("--set", option)),
+        stdout=io.StringIO(),
     )
 
 
