@@ -15,6 +15,7 @@ import pytest
 
 # Travels through tests as the provider key; it must never reach a log line or a database row.
 PROVIDER_KEY_CANARY = "sk-canary-" + secrets.token_hex(12)
+QUICK_LOG_FLUSH_SECONDS = 0.05
 
 
 def free_port():
@@ -58,6 +59,9 @@ def optera_server(django_db_setup, django_db_blocker, fake_provider):
     settings.OPENAI_BASE_URL = fake_provider.openai_base_url
     settings.ANTHROPIC_BASE_URL = fake_provider.anthropic_base_url
     settings.OPTERA_RETRY_AFTER_CAP_SECONDS = 2
+    # Request logs reach the database within ~50 ms instead of a second, so a test's teardown
+    # (wait_for_quiet_database, then TRUNCATE) no longer races a batch that is still waiting.
+    settings.OPTERA_LOG_FLUSH_SECONDS = QUICK_LOG_FLUSH_SECONDS
     from optera.asgi import application
 
     port = free_port()
@@ -120,7 +124,8 @@ def wait_for_quiet_database(timeout=5.0):
     """Let the server's background writes (logs, cache entries) finish before the test's flush truncates tables."""
     from django.db import connection
 
-    time.sleep(0.05)
+    # Past the server's log-flush delay: a waiting batch is then written or being written (visible below).
+    time.sleep(QUICK_LOG_FLUSH_SECONDS * 2)
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
