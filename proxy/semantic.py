@@ -22,6 +22,12 @@ def _local_embedding(text):
     return local_embedder().embed_one(text).tolist()
 
 
+def _embedding_text(text):
+    from cachestore.semantic.typos import with_slips_corrected
+
+    return with_slips_corrected(text)
+
+
 def _fingerprint(text, secret):
     from cachestore.semantic.fingerprint import fingerprint
 
@@ -36,7 +42,10 @@ class SemanticCache:
         secret = ctx.key_record.cache_secret
         fingerprint = await loop.run_in_executor(None, _fingerprint, text, secret)
         cache_plan.fingerprint = fingerprint.to_json()
-        cache_plan.embedding = await self._embed(ctx, text)
+        # Slips are corrected before embedding so that a typo costs no similarity; both the stored
+        # entry and the query are embedded this way (the plan's embedding is what gets stored).
+        embedding_text = await loop.run_in_executor(None, _embedding_text, text)
+        cache_plan.embedding = await self._embed(ctx, embedding_text)
 
     async def _embed(self, ctx, text):
         if settings.OPTERA_EMBEDDER == "openai":

@@ -10,6 +10,7 @@ two words both in the model's vocabulary ("dose"/"does", "angel"/"angle").
 
 import functools
 import json
+import re
 from pathlib import Path
 
 from cachestore.semantic import lexicon
@@ -83,6 +84,11 @@ def _single_edit(first: str, second: str) -> tuple[str, int, str] | None:
 # Longer tokens are identifiers, hashes or glued words, not slips; leaving them
 # alone also bounds the work on a long prompt.
 _MAX_CORRECTABLE_LENGTH = 20
+# Bounds for with_slips_corrected, as for the fingerprint: a long text is embedded as written.
+_MAX_CORRECTED_TEXT_CHARACTERS = 2500
+_MAX_CORRECTED_WORDS = 16
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_SENTENCE_END_RE = re.compile(r"(?:^|[.!?:]\s*)$")
 
 
 @functools.cache
@@ -128,6 +134,36 @@ def correction(word: str) -> str:
         if found:
             return found.pop() if len(found) == 1 else word
     return word
+
+
+def with_slips_corrected(text: str) -> str:
+    """Return the text with every unambiguous slip replaced by the word it misspells.
+
+    The embedder is fragile to typos ("recomend a good book about habbits" scores 0.35 against
+    the same question spelt right), so the semantic cache embeds this form: a slip then costs no
+    similarity, while the verifier still compares the words themselves. A word capitalised inside
+    a sentence is a name and stays as written, as in the fingerprint.
+    """
+    if len(text) > _MAX_CORRECTED_TEXT_CHARACTERS:
+        return text
+    known = correctable_words()
+    pieces = []
+    written_up_to = attempts = 0
+    for match in _WORD_RE.finditer(text):
+        word = match.group()
+        lowered = word.lower()
+        if lowered in known:
+            continue
+        if word != lowered and not word.isupper() and not _SENTENCE_END_RE.search(text[: match.start()]):
+            continue
+        attempts += 1
+        if attempts > _MAX_CORRECTED_WORDS:
+            break
+        corrected = correction(lowered)
+        if corrected != lowered:
+            pieces += [text[written_up_to : match.start()], corrected]
+            written_up_to = match.end()
+    return "".join(pieces) + text[written_up_to:] if pieces else text
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from cachestore import keys, selectors, services
 from cachestore.semantic.embedder import local_embedder
 from cachestore.semantic.fingerprint import fingerprint
 from cachestore.semantic.matching import best_match
+from cachestore.semantic.typos import with_slips_corrected
 
 MODEL = "gpt-4o-mini"
 
@@ -82,7 +83,7 @@ class Command(BaseCommand):
         embedder = local_embedder()
         secret = workspace.cache_secret
         expires_at = timezone.now() + timedelta(hours=1)
-        embeddings = embedder.embed([row["a"] for row in rows])
+        embeddings = embedder.embed([with_slips_corrected(row["a"]) for row in rows])
         for row, embedding in zip(rows, embeddings):
             body = _request(row["a"])
             services.cache_entry_store(
@@ -106,7 +107,7 @@ class Command(BaseCommand):
             candidates = selectors.cache_entry_find_similar(
                 workspace_id=workspace.pk,
                 context_hash=keys.context_key(secret=secret, provider="openai", model=MODEL, body=body),
-                embedding=embedder.embed_one(row["b"]).tolist(),
+                embedding=embedder.embed_one(with_slips_corrected(row["b"])).tolist(),
             )
             query = fingerprint(row["b"], secret=secret.encode())
             # Candidates come nearest first, so the match at threshold 0 is the match at any threshold
