@@ -84,3 +84,24 @@ def test_batches_larger_than_the_batch_size_keep_their_order(offline):
 
 def test_the_factory_returns_one_shared_instance(offline):
     assert local_embedder() is local_embedder()
+
+
+def test_the_optimised_model_is_written_once_and_embeds_the_same(offline, embedder, tmp_path):
+    texts = ["How do I reset my password?", "Convert 5 miles to km.", "word " * 300]
+    from_cache = LocalEmbedder(model_cache_dir=tmp_path)
+    (written,) = tmp_path.glob("*.onnx")
+    written_at = written.stat().st_mtime_ns
+    again = LocalEmbedder(model_cache_dir=tmp_path)
+
+    np.testing.assert_allclose(from_cache.embed(texts), embedder.embed(texts), atol=1e-5)
+    np.testing.assert_allclose(again.embed(texts), embedder.embed(texts), atol=1e-5)
+    assert written.stat().st_mtime_ns == written_at
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_an_unwritable_model_cache_falls_back_to_the_original(offline, embedder, tmp_path):
+    blocked = tmp_path / "file-in-the-way"
+    blocked.write_text("")
+    fallback = LocalEmbedder(model_cache_dir=blocked / "models")
+
+    np.testing.assert_allclose(fallback.embed_one("four figs"), embedder.embed_one("four figs"), atol=1e-5)
