@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cachestore.semantic.embedder import LocalEmbedder  # noqa: E402
+from cachestore.semantic.typos import with_slips_corrected  # noqa: E402
 from cachestore.semantic.verifier import DEFAULT_MIN_COSINE, Sensitivity, verify  # noqa: E402
 
 DEFAULT_PAIRS = "/work/shared/eval/semantic_pairs_dev.jsonl"
@@ -65,6 +66,13 @@ def main() -> None:
         nearest_served = similarity[own, ranked[:, 0]] >= threshold
         nearest_correct = nearest_served & (ranked[:, 0] == own) & same
         _row(threshold, same, (pair_served, pair_served & same), (nearest_served, nearest_correct))
+
+    # The cache embeds the text with unambiguous slips corrected; cosine alone above is the model's.
+    stored = embedder.embed([with_slips_corrected(row["a"]) for row in rows])
+    queries = embedder.embed([with_slips_corrected(row["b"]) for row in rows])
+    pair_cosine = (stored * queries).sum(axis=1)
+    similarity = queries @ stored.T
+    ranked = np.argsort(-similarity, axis=1)[:, : args.top_k]
 
     print(f"\nCosine + verifier (nearest: top-1, and the first accepted of the top {args.top_k})")
     _header(extra=f"top-{args.top_k}")
