@@ -206,10 +206,10 @@ def main():
                 process.wait(timeout=10)
 
 
-def print_table(rows):
+def print_table(rows, *, subject="Optera"):
     print(
-        "| server | c=1 direct p50 | c=1 via Optera p50 | added p50 | added p99 | c=32 direct rps "
-        "| c=32 via Optera rps | c=32 added p50 | Optera CPU ms/request |"
+        f"| server | c=1 direct p50 | c=1 via {subject} p50 | added p50 | added p99 | c=32 direct rps "
+        f"| c=32 via {subject} rps | c=32 added p50 | {subject} CPU ms/request |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
