@@ -16,9 +16,11 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "created_at"]
+    list_display = ["name", "id", "created_at", "deleted_at"]
+    list_filter = [("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["name"]
     date_hierarchy = "created_at"
+    readonly_fields = ["deleted_at"]
     inlines = [WorkspaceSettingsInline, MembershipInline]
 
 

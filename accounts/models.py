@@ -16,6 +16,9 @@ class Workspace(models.Model):
     # workspaces never share a hash.
     cache_secret = models.CharField(max_length=64, default=new_cache_secret, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when the workspace is deleted: its keys, members and cache are gone at once, and the
+    # purge task removes its request logs and then the row (see services.workspace_delete).
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

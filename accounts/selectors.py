@@ -1,11 +1,64 @@
-"""Reads for workspaces and keys."""
+"""Reads for workspaces and keys, and a workspace's data export."""
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+import orjson
+from django.db.models import F, Q
+from django.forms.models import model_to_dict
 
 from accounts import keys
-from accounts.models import ApiKey, Workspace, WorkspaceSettings
+from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
+
+EXPORT_CHUNK_ROWS = 1000
+# What an export holds of each stored kind of row: the user's own data, never a key's hash or
+# salt, and not the keyed hashes and vectors that only serve look-ups.
+EXPORTED_REQUEST_LOG_FIELDS = (
+    "request_id",
+    "endpoint",
+    "model_requested",
+    "model_used",
+    "provider",
+    "stream",
+    "status_code",
+    "error_type",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "usage_estimated",
+    "cost_usd",
+    "saved_usd",
+    "savings",
+    "cache_status",
+    "total_ms",
+    "first_byte_ms",
+    "overhead_ms",
+    "client_ip",
+    "route_reason",
+    "created_at",
+)
+EXPORTED_CACHE_ENTRY_FIELDS = (
+    "kind",
+    "model",
+    "provider",
+    "response",
+    "usage",
+    "cost_usd",
+    "created_at",
+    "expires_at",
+    "hit_count",
+    "last_hit_at",
+)
+EXPORTED_SUMMARY_FIELDS = (
+    "summary_text",
+    "messages_summarised",
+    "tokens_before",
+    "tokens_after",
+    "model",
+    "cost_usd",
+    "created_at",
+)
+EXPORTED_COMPRESSED_PROMPT_FIELDS = ("compressed_text", "tokens_before", "tokens_after", "created_at")
 
 
 @dataclass(frozen=True)
@@ -60,7 +113,55 @@ def workspace_get_by_name_or_id(*, identifier):
     condition = Q(name=identifier)
     if str(identifier).isdigit():
         condition |= Q(pk=int(identifier))
-    return Workspace.objects.get(condition)
+    return Workspace.objects.filter(deleted_at__isnull=True).get(condition)
+
+
+def membership_find(*, user, workspace_id):
+    """Return the user's membership of this live workspace (with the workspace), or None."""
+    return (
+        Membership.objects.select_related("workspace")
+        .filter(user=user, workspace_id=workspace_id, workspace__deleted_at__isnull=True)
+        .first()
+    )
+
+
+def workspace_export_chunks(*, workspace):
+    """Yield one JSON document, in pieces of bytes, holding everything stored for the workspace."""
+    from analytics.models import RequestLog
+    from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
+
+    try:
+        workspace_settings = model_to_dict(workspace.settings, exclude=["id", "workspace"])
+    except WorkspaceSettings.DoesNotExist:
+        workspace_settings = {}
+    members = Membership.objects.filter(workspace=workspace).values("role", "created_at", email=F("user__email"))
+    api_keys = ApiKey.objects.filter(workspace=workspace).values(
+        "preview", "name", "created_at", "last_used_at", "revoked_at", created_by_email=F("created_by__email")
+    )
+    head = {
+        "workspace": {"id": workspace.pk, "name": workspace.name, "created_at": workspace.created_at},
+        "settings": workspace_settings,
+        "members": list(members),
+        "api_keys": list(api_keys),
+    }
+    yield orjson.dumps(head, default=str)[:-1]  # the object stays open for the lists that follow
+    sections = (
+        ("request_logs", RequestLog, EXPORTED_REQUEST_LOG_FIELDS),
+        ("cache_entries", CacheEntry, EXPORTED_CACHE_ENTRY_FIELDS),
+        ("conversation_summaries", ConversationSummary, EXPORTED_SUMMARY_FIELDS),
+        ("compressed_prompts", CompressedPrompt, EXPORTED_COMPRESSED_PROMPT_FIELDS),
+    )
+    for name, model, fields in sections:
+        yield b', "' + name.encode() + b'": ['
+        rows = model.objects.filter(workspace=workspace).order_by("pk").values(*fields)
+        pending, separator = [], b""
+        for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+            pending.append(orjson.dumps(row, default=str))
+            if len(pending) == EXPORT_CHUNK_ROWS:
+                yield separator + b",".join(pending)
+                pending, separator = [], b","
+        yield (separator + b",".join(pending) if pending else b"") + b"]"
+    yield b"}"
 
 
 def api_key_get_by_id_or_preview(*, identifier):

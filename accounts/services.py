@@ -1,11 +1,15 @@
 """Writes for workspaces, memberships, keys and settings."""
 
+import logging
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import keys
 from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -60,3 +64,51 @@ def api_key_mark_used(*, api_key_id, used_at):
     ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=used_at), pk=api_key_id).update(
         last_used_at=used_at
     )
+
+
+def workspace_delete(*, workspace):
+    """Delete a workspace: its keys, members, settings and cache now; its request logs in the purge task.
+
+    Proxies stop accepting the deleted keys within OPTERA_KEY_CACHE_SECONDS, as after a revocation.
+    """
+    from accounts import tasks
+    from cachestore import services as cache_services
+
+    with transaction.atomic():
+        claimed = Workspace.objects.filter(pk=workspace.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+        if not claimed:
+            return  # already deleted; the purge task finishes the job
+        ApiKey.objects.filter(workspace=workspace).delete()
+        Membership.objects.filter(workspace=workspace).delete()
+        WorkspaceSettings.objects.filter(workspace=workspace).delete()
+        transaction.on_commit(lambda: _enqueue_purge(tasks, workspace.pk))
+    try:
+        cache_services.workspace_cache_forget(workspace_id=workspace.pk)
+    except Exception:  # Redis down: the purge task forgets the cache again
+        logger.warning("workspace %s: cache not fully forgotten yet", workspace.pk, exc_info=True)
+
+
+def _enqueue_purge(tasks, workspace_id):
+    try:
+        tasks.workspace_purge.delay(workspace_id)
+    except Exception:  # the broker being down must not fail the deletion; the hourly sweep purges it
+        logger.warning("workspace %s: purge not enqueued", workspace_id, exc_info=True)
+
+
+def workspace_purge(*, workspace_id):
+    """Remove what is left of a deleted workspace: cache, request logs in batches, then the row."""
+    from analytics import services as analytics_services
+    from cachestore import services as cache_services
+
+    if not Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).exists():
+        return
+    cache_services.workspace_cache_forget(workspace_id=workspace_id)
+    analytics_services.request_logs_delete_for_workspace(workspace_id=workspace_id)
+    # Logs written by requests still in flight go with the row (CASCADE).
+    Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).delete()
+
+
+def workspaces_purge_deleted():
+    """Purge every deleted workspace whose purge task was lost (a broker restart, a crash)."""
+    for workspace_id in Workspace.objects.filter(deleted_at__isnull=False).values_list("pk", flat=True):
+        workspace_purge(workspace_id=workspace_id)

@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from analytics.models import RequestLog
+from optera.db.batches import delete_in_batches
 
 EXPIRY_BATCH_SIZE = 5000
 
@@ -13,15 +14,13 @@ EXPIRY_BATCH_SIZE = 5000
 def request_logs_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
     """Delete logs older than their workspace's retention, `batch_size` rows at a time."""
     now = now or timezone.now()
-    deleted_total = 0
-    while True:
-        # Older than the shortest possible retention, then filtered per workspace in SQL.
-        expired_ids = list(
-            RequestLog.objects.filter(
-                created_at__lt=now - timedelta(days=1) * F("workspace__settings__retention_days")
-            ).values_list("pk", flat=True)[:batch_size]
-        )
-        if not expired_ids:
-            return deleted_total
-        deleted, _ = RequestLog.objects.filter(pk__in=expired_ids).delete()
-        deleted_total += deleted
+    # Older than the workspace's retention, compared in SQL per row.
+    expired = RequestLog.objects.filter(
+        created_at__lt=now - timedelta(days=1) * F("workspace__settings__retention_days")
+    )
+    return delete_in_batches(expired, batch_size=batch_size)
+
+
+def request_logs_delete_for_workspace(*, workspace_id, batch_size=EXPIRY_BATCH_SIZE):
+    """Delete every request log of a workspace, `batch_size` rows at a time."""
+    return delete_in_batches(RequestLog.objects.filter(workspace_id=workspace_id), batch_size=batch_size)

@@ -12,6 +12,8 @@ import hmac
 import orjson
 
 KEY_VERSION = "v1"
+# Hot-tier answers in Redis: optera:cache:<workspace id>:<key hash>.
+REDIS_CACHE_PREFIX = "optera:cache:"
 # Fields that change how an answer is delivered or billed, never what it says.
 NOT_ANSWER_FIELDS = frozenset(
     {"stream", "stream_options", "user", "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier"}
@@ -68,3 +70,13 @@ def message_prefix_hashes(*, secret, messages):
         chained = hmac.new(secret.encode(), chained + message_digest, hashlib.sha256).digest()
         hashes.append(chained.hex())
     return hashes
+
+
+def redis_cache_key(workspace_id, key_hash):
+    """Return the Redis key of a cached answer in the hot tier."""
+    return f"{REDIS_CACHE_PREFIX}{workspace_id}:{key_hash}"
+
+
+def redis_cache_pattern(workspace_id):
+    """Return the SCAN pattern that matches every hot-tier answer of one workspace."""
+    return f"{REDIS_CACHE_PREFIX}{workspace_id}:*"

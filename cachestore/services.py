@@ -1,12 +1,16 @@
 """Writes of cache entries: store, count hits, expire, forget a workspace."""
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cachestore import keys
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
+from optera.db.batches import delete_in_batches
 
 EXPIRY_BATCH_SIZE = 2000
+REDIS_DELETE_BATCH_SIZE = 500
 
 
 def cache_entry_store(
@@ -58,13 +62,37 @@ def cache_entries_record_hits(*, hits):
 def cache_entries_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
     """Delete expired entries, `batch_size` at a time, and return how many went."""
     now = now or timezone.now()
-    deleted_total = 0
-    while True:
-        expired_ids = list(CacheEntry.objects.filter(expires_at__lte=now).values_list("pk", flat=True)[:batch_size])
-        if not expired_ids:
-            return deleted_total
-        deleted, _ = CacheEntry.objects.filter(pk__in=expired_ids).delete()
-        deleted_total += deleted
+    return delete_in_batches(CacheEntry.objects.filter(expires_at__lte=now), batch_size=batch_size)
+
+
+def workspace_cache_forget(*, workspace_id, batch_size=EXPIRY_BATCH_SIZE):
+    """Delete a workspace's cache entries, compressed prompts and summaries, in the database and in Redis."""
+    deleted = 0
+    for model in (CacheEntry, CompressedPrompt, ConversationSummary):
+        deleted += delete_in_batches(model.objects.filter(workspace_id=workspace_id), batch_size=batch_size)
+    return deleted + _forget_hot_tier(workspace_id)
+
+
+def _forget_hot_tier(workspace_id):
+    """Delete the workspace's answers from Redis; return how many keys went."""
+    if not settings.REDIS_URL:
+        return 0
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+    deleted = 0
+    try:
+        batch = []
+        for key in client.scan_iter(match=keys.redis_cache_pattern(workspace_id), count=1000):
+            batch.append(key)
+            if len(batch) >= REDIS_DELETE_BATCH_SIZE:
+                deleted += client.delete(*batch)
+                batch = []
+        if batch:
+            deleted += client.delete(*batch)
+    finally:
+        client.close()
+    return deleted
 
 
 def conversation_summary_store(

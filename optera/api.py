@@ -1,5 +1,34 @@
-"""The management API: one NinjaAPI, one router per app, OpenAPI docs at /api/docs."""
+"""The management API: one NinjaAPI, one router per app, OpenAPI docs at /api/docs.
+
+Errors come in the same shape as the /v1 surface: {"error": {"message", "type", "code", "param"}}.
+"""
 
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from accounts.api import router as accounts_router
+
+ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found"}
 
 api = NinjaAPI(title="Optera management API", version="1", urls_namespace="api")
+api.add_router("/", accounts_router)
+
+
+def error_response(request, status, message, *, code=None):
+    body = {"error": {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "code": code, "param": None}}
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    return error_response(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request, exc):
+    return error_response(request, 401, "sign in first", code="not_authenticated")
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc):
+    return error_response(request, 400, "invalid request: " + "; ".join(str(error.get("msg")) for error in exc.errors))

@@ -20,6 +20,8 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "expire-request-logs": {"task": "analytics.tasks.request_logs_expire", "schedule": timedelta(hours=1)},
     "expire-cache-entries": {"task": "cachestore.tasks.cache_entries_expire", "schedule": timedelta(minutes=10)},
+    # Each deletion enqueues its own purge; this catches one whose task was lost.
+    "purge-deleted-workspaces": {"task": "accounts.tasks.workspaces_purge_deleted", "schedule": timedelta(hours=1)},
 }
 
 

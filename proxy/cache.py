@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import CacheMode
-from cachestore import selectors, services
+from cachestore import keys, selectors, services
 from proxy.db import in_db_thread
 from proxy.errors import ProxyError
 
@@ -115,7 +115,7 @@ class ResponseCache:
 
     @staticmethod
     def _redis_key(workspace_id, key_hash):
-        return f"optera:cache:{workspace_id}:{key_hash}"
+        return keys.redis_cache_key(workspace_id, key_hash)
 
     def _remember(self, workspace_id, key_hash, answer, expires_at):
         if len(self._local) >= LOCAL_TIER_MAX_ENTRIES:

@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import selectors
+from accounts.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "Write everything stored for a workspace as one JSON document (to stdout or --output)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("workspace", metavar="NAME_OR_ID")
+        parser.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+
+    def handle(self, *args, workspace, output=None, **options):
+        try:
+            found = selectors.workspace_get_by_name_or_id(identifier=workspace)
+        except Workspace.DoesNotExist:
+            raise CommandError(f"no workspace {workspace!r}") from None
+        chunks = selectors.workspace_export_chunks(workspace=found)
+        if output:
+            with open(output, "wb") as target:
+                target.writelines(chunks)
+            self.stderr.write(f"Exported {found.name} to {output}")
+            return
+        for chunk in chunks:
+            self.stdout.write(chunk.decode(), ending="")
+        self.stdout.write("")
