@@ -2,7 +2,17 @@
 
 from django.core.management.base import CommandError
 
+from accounts import selectors
+from accounts.models import Workspace
 from accounts.workspace_options import InvalidOption, parse_assignments
+
+
+def workspace_from(identifier):
+    """Return the live workspace named or numbered `identifier`, or raise a CommandError."""
+    try:
+        return selectors.workspace_get_by_name_or_id(identifier=identifier)
+    except Workspace.DoesNotExist:
+        raise CommandError(f"no workspace {identifier!r}") from None
 
 
 def settings_changes_from(assignments):

@@ -1,9 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from accounts import selectors, services
-from accounts.models import Workspace
+from accounts import services
+from accounts.management.commands._options import workspace_from
 
 
 class Command(BaseCommand):
@@ -15,10 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, workspace, name, **options):
-        try:
-            target = selectors.workspace_get_by_name_or_id(identifier=workspace)
-        except Workspace.DoesNotExist:
-            raise CommandError(f"no workspace {workspace!r}") from None
+        target = workspace_from(workspace)
         api_key, full_key = services.api_key_create(workspace=target, name=name)
         if options["json"]:
             self.stdout.write(json.dumps({"workspace_id": target.pk, "key_id": api_key.pk, "api_key": full_key}))

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import selectors, services
-from accounts.models import Workspace
+from accounts import services
+from accounts.management.commands._options import workspace_from
 
 
 class Command(BaseCommand):
@@ -15,10 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="confirm; nothing is deleted without it")
 
     def handle(self, *args, workspace, yes=False, **options):
-        try:
-            found = selectors.workspace_get_by_name_or_id(identifier=workspace)
-        except Workspace.DoesNotExist:
-            raise CommandError(f"no workspace {workspace!r}") from None
+        found = workspace_from(workspace)
         if not yes:
             raise CommandError(f"this deletes {found.name!r} and all its data; run again with --yes")
         services.workspace_delete(workspace=found)

@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from accounts import selectors
-from accounts.models import Workspace
+from accounts.management.commands._options import workspace_from
 
 
 class Command(BaseCommand):
@@ -12,10 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", metavar="FILE", help="write here instead of standard output")
 
     def handle(self, *args, workspace, output=None, **options):
-        try:
-            found = selectors.workspace_get_by_name_or_id(identifier=workspace)
-        except Workspace.DoesNotExist:
-            raise CommandError(f"no workspace {workspace!r}") from None
+        found = workspace_from(workspace)
         chunks = selectors.workspace_export_chunks(workspace=found)
         if output:
             with open(output, "wb") as target:

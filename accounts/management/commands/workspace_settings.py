@@ -1,10 +1,10 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from accounts import selectors, services
-from accounts.management.commands._options import settings_changes_from
-from accounts.models import Workspace, WorkspaceSettings
+from accounts import services
+from accounts.management.commands._options import settings_changes_from, workspace_from
+from accounts.models import WorkspaceSettings
 from accounts.workspace_options import OPTIONS, describe
 
 
@@ -21,10 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, workspace, set, **options):
-        try:
-            target = selectors.workspace_get_by_name_or_id(identifier=workspace)
-        except Workspace.DoesNotExist:
-            raise CommandError(f"no workspace {workspace!r}") from None
+        target = workspace_from(workspace)
         changes = settings_changes_from(set)
         if changes:
             workspace_settings = services.workspace_settings_update(workspace=target, changes=changes)
