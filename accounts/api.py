@@ -1,30 +1,85 @@
-"""Workspace endpoints of the management API: export everything stored, delete the workspace.
+"""Workspace endpoints of the management API: workspaces, keys, settings, export and deletion.
 
-Signed-in users only (Django session). A workspace the user is not a member of answers 404, so
-its existence is not revealed; a member without the role answers 403.
+Signed-in users only (Django session). Roles and what a stranger sees: accounts.permissions.
 """
+
+import json
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse, StreamingHttpResponse
-from ninja import Router
+from ninja import Router, Status
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from accounts import selectors, services
-from accounts.models import Membership
+from accounts.models import ApiKey, WorkspaceSettings
+from accounts.permissions import ANY_MEMBER, MANAGERS, OWNERS, workspace_for
+from accounts.schemas import ApiKeyCreatedOut, ApiKeyCreateIn, ApiKeyOut, SettingsChangeIn, WorkspaceOut
+from accounts.workspace_options import InvalidOption, describe, parse_assignments
 
 router = Router(auth=django_auth, tags=["workspaces"])
-EXPORT_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
-DELETE_ROLES = (Membership.Role.OWNER,)
 
 
-def _workspace_for(user, workspace_id, *, roles):
-    membership = selectors.membership_find(user=user, workspace_id=workspace_id)
-    if membership is None:
-        raise HttpError(404, "workspace not found")
-    if membership.role not in roles:
-        raise HttpError(403, f"only a workspace {' or '.join(roles)} may do this")
-    return membership.workspace
+@router.get("/workspaces", response=list[WorkspaceOut], summary="The workspaces you belong to")
+def workspace_list(request):
+    return [
+        WorkspaceOut(
+            id=membership.workspace.pk,
+            name=membership.workspace.name,
+            role=membership.role,
+            created_at=membership.workspace.created_at,
+        )
+        for membership in selectors.memberships_of(user=request.user)
+    ]
+
+
+@router.get("/workspaces/{workspace_id}/keys", response=list[ApiKeyOut], summary="The workspace's API keys")
+def api_key_list(request, workspace_id: int):
+    workspace = workspace_for(request.user, workspace_id, roles=ANY_MEMBER)
+    return list(ApiKey.objects.filter(workspace=workspace))
+
+
+@router.post("/workspaces/{workspace_id}/keys", response={201: ApiKeyCreatedOut}, summary="Create an API key")
+def api_key_create(request, workspace_id: int, payload: ApiKeyCreateIn):
+    workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
+    api_key, full_key = services.api_key_create(workspace=workspace, name=payload.name, created_by=request.user)
+    return Status(201, ApiKeyCreatedOut(**ApiKeyOut.from_orm(api_key).model_dump(), api_key=full_key))
+
+
+@router.delete("/workspaces/{workspace_id}/keys/{key_id}", response=ApiKeyOut, summary="Revoke an API key")
+def api_key_revoke(request, workspace_id: int, key_id: int):
+    workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
+    api_key = ApiKey.objects.filter(workspace=workspace, pk=key_id).first()
+    if api_key is None:
+        raise HttpError(404, "key not found")
+    return services.api_key_revoke(api_key=api_key)
+
+
+@router.get("/workspaces/{workspace_id}/settings", response=dict, summary="The workspace's options")
+def settings_read(request, workspace_id: int):
+    workspace = workspace_for(request.user, workspace_id, roles=ANY_MEMBER)
+    workspace_settings, _ = WorkspaceSettings.objects.get_or_create(workspace=workspace)
+    return describe(workspace_settings)
+
+
+@router.patch("/workspaces/{workspace_id}/settings", response=dict, summary="Change some of the workspace's options")
+def settings_change(request, workspace_id: int, payload: SettingsChangeIn):
+    workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
+    assignments = [f"{name}={_as_option_text(value)}" for name, value in payload.model_dump(exclude_none=True).items()]
+    try:
+        changes = parse_assignments(assignments)
+    except InvalidOption as error:
+        raise HttpError(400, str(error)) from None
+    return describe(services.workspace_settings_update(workspace=workspace, changes=changes))
+
+
+def _as_option_text(value):
+    """Write a JSON value the way the `--set KEY=VALUE` parsers read it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
 
 
 async def _in_db_thread(chunks):
@@ -36,7 +91,7 @@ async def _in_db_thread(chunks):
 
 @router.get("/workspaces/{workspace_id}/export", summary="Export everything stored for a workspace (JSON)")
 def workspace_export(request, workspace_id: int):
-    workspace = _workspace_for(request.user, workspace_id, roles=EXPORT_ROLES)
+    workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
     response = StreamingHttpResponse(
         _in_db_thread(selectors.workspace_export_chunks(workspace=workspace)), content_type="application/json"
     )
@@ -46,6 +101,6 @@ def workspace_export(request, workspace_id: int):
 
 @router.delete("/workspaces/{workspace_id}", summary="Delete a workspace and everything stored for it")
 def workspace_delete(request, workspace_id: int):
-    workspace = _workspace_for(request.user, workspace_id, roles=DELETE_ROLES)
+    workspace = workspace_for(request.user, workspace_id, roles=OWNERS)
     services.workspace_delete(workspace=workspace)
     return HttpResponse(status=204)

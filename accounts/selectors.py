@@ -116,6 +116,15 @@ def workspace_get_by_name_or_id(*, identifier):
     return Workspace.objects.filter(deleted_at__isnull=True).get(condition)
 
 
+def memberships_of(*, user):
+    """Return the user's memberships of live workspaces, with the workspace, by workspace name."""
+    return (
+        Membership.objects.select_related("workspace")
+        .filter(user=user, workspace__deleted_at__isnull=True)
+        .order_by("workspace__name")
+    )
+
+
 def membership_find(*, user, workspace_id):
     """Return the user's membership of this live workspace (with the workspace), or None."""
     return (

@@ -7,11 +7,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as accounts_router
+from analytics.api import router as analytics_router
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found"}
 
 api = NinjaAPI(title="Optera management API", version="1", urls_namespace="api")
 api.add_router("/", accounts_router)
+api.add_router("/", analytics_router)
 
 
 def error_response(request, status, message, *, code=None):
@@ -31,4 +33,11 @@ def authentication_error(request, exc):
 
 @api.exception_handler(ValidationError)
 def validation_error(request, exc):
-    return error_response(request, 400, "invalid request: " + "; ".join(str(error.get("msg")) for error in exc.errors))
+    problems = [f"{_field_of(error)}: {error.get('msg')}" for error in exc.errors]
+    return error_response(request, 400, "invalid request: " + "; ".join(problems))
+
+
+def _field_of(error):
+    """Name the offending field ("operator_keys"), not where ninja looked for it ("body", "payload")."""
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload", "query", "filters")]
+    return ".".join(location) or "request"
