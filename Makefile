@@ -26,8 +26,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# pip-tools lives in its own virtualenv under var/: it compiles the lock, it is not a dependency.
 lock:
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras -o requirements.txt requirements.in
+	test -x var/pip-tools/bin/pip-compile || ($(PYTHON) -m venv var/pip-tools && var/pip-tools/bin/pip install --quiet pip-tools)
+	var/pip-tools/bin/pip-compile --quiet --generate-hashes --strip-extras -o requirements.txt requirements.in
 
 bench: install
 	$(BIN)/python bench/proxy_overhead.py

@@ -181,6 +181,8 @@ if OPTERA_EMBEDDER not in ("local", "openai"):
 OPTERA_MAX_BODY_BYTES = envint("OPTERA_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
 OPTERA_MAX_MESSAGES = envint("OPTERA_MAX_MESSAGES", 2000, minimum=1)
 OPTERA_KEY_CACHE_SECONDS = envint("OPTERA_KEY_CACHE_SECONDS", 5, minimum=0, maximum=5)
+# When set, /metrics answers only `Authorization: Bearer <token>`; unset, anyone who can reach it.
+OPTERA_METRICS_TOKEN = envstr("OPTERA_METRICS_TOKEN", "")
 OPTERA_UPSTREAM_CONNECT_TIMEOUT = envint("OPTERA_UPSTREAM_CONNECT_TIMEOUT", 10, minimum=1)
 OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT = envint("OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT", 600, minimum=1)
 OPTERA_UPSTREAM_IDLE_TIMEOUT = envint("OPTERA_UPSTREAM_IDLE_TIMEOUT", 120, minimum=1)

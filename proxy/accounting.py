@@ -159,14 +159,20 @@ class PriceBook:
 class LogWriter:
     """Buffers request records and writes them in batches, off the request path."""
 
-    def __init__(self):
+    def __init__(self, *, on_record=None):
         self._buffer = []
         self._task = None
+        self._on_record = on_record
 
     def add(self, record):
         if record.logged:
             return
         record.logged = True
+        if self._on_record is not None:
+            try:
+                self._on_record(record)
+            except Exception:  # metrics must never cost a request its log row
+                logger.exception("could not count request %s in the metrics", record.request_id)
         if len(self._buffer) >= MAX_BUFFERED_LOGS:
             logger.error("request log buffer full; dropping a record")
             return

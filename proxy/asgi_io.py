@@ -63,6 +63,13 @@ class Responder:
         )
         await self._send({"type": "http.response.body", "body": body})
 
+    async def send_bytes(self, status, body, *, content_type):
+        """Send a whole non-JSON body (the metrics exposition, a plain-text refusal)."""
+        await self.start(
+            status, [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+        )
+        await self._send({"type": "http.response.body", "body": body})
+
     async def start(self, status, raw_headers):
         self.started = True
         self.status = status

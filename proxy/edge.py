@@ -5,9 +5,12 @@ to the pipeline. A client that hangs up cancels the handler, and with it the ups
 """
 
 import asyncio
+import hmac
 import logging
 import secrets
 import time
+
+from django.conf import settings
 
 from cachestore import keys
 from proxy.accounting import RequestRecord
@@ -32,7 +35,7 @@ ROUTES = {
 
 
 class PathDispatcher:
-    """Send /v1/ to the proxy and everything else to Django."""
+    """Send /v1/ and /metrics to the proxy and everything else to Django."""
 
     def __init__(self, *, proxy, fallback):
         self.proxy = proxy
@@ -41,6 +44,8 @@ class PathDispatcher:
     async def __call__(self, scope, receive, send):
         if scope["path"].startswith("/v1/"):
             return await self.proxy(scope, receive, send)
+        if scope["path"] == "/metrics":
+            return await self.proxy.metrics(scope, receive, send)
         return await self.fallback(scope, receive, send)
 
 
@@ -75,6 +80,17 @@ class ProxyApplication:
         if self._runtime is None:
             self._runtime = ProxyRuntime()
         return self._runtime
+
+    async def metrics(self, scope, receive, send):
+        """Serve the Prometheus exposition; with OPTERA_METRICS_TOKEN set, only to that bearer token."""
+        responder = Responder(send)
+        expected = settings.OPTERA_METRICS_TOKEN
+        offered = header_map(scope).get("authorization", "").removeprefix("Bearer ").strip()
+        if expected and not hmac.compare_digest(offered.encode(), expected.encode()):
+            await responder.send_bytes(401, b"metrics need the bearer token\n", content_type="text/plain")
+            return
+        body, content_type = self.runtime.metrics.render()
+        await responder.send_bytes(200, body, content_type=content_type)
 
     async def __call__(self, scope, receive, send):
         route = ROUTES.get((scope["method"], scope["path"].rstrip("/")))
@@ -146,8 +162,6 @@ class ProxyApplication:
         return await handler(ctx, body)
 
     def _body_limit(self):
-        from django.conf import settings
-
         return settings.OPTERA_MAX_BODY_BYTES
 
     async def _send_error(self, responder, record, error, anthropic_shape):

@@ -11,6 +11,7 @@ from proxy.accounting import LogWriter, PriceBook
 from proxy.auth import KeyCache
 from proxy.cache import ResponseCache
 from proxy.compression import PromptCompressor
+from proxy.metrics import ProxyMetrics
 from proxy.ratelimit import RateLimiter
 from proxy.semantic import SemanticCache
 from proxy.summaries import SummaryEngine
@@ -26,7 +27,8 @@ class ProxyRuntime:
         self.rate_limiter = RateLimiter()
         self.upstream = UpstreamClient()
         self.prices = PriceBook()
-        self.logs = LogWriter()
+        self.metrics = ProxyMetrics()
+        self.logs = LogWriter(on_record=self.metrics.observe)
         self.cache = ResponseCache()
         self.semantic = SemanticCache()
         self.summaries = SummaryEngine()

@@ -1,0 +1,129 @@
+"""/metrics: Prometheus counters that follow the request log, behind an optional bearer token."""
+
+import os
+import secrets
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from analytics.pricing import Usage
+from proxy.accounting import RequestRecord
+from proxy.metrics import MAX_MODEL_LABELS, OTHER_MODEL, ProxyMetrics
+from tests.conftest import PROVIDER_KEY_CANARY, wait_for
+
+
+def samples(text):
+    """Return {(sample name, sorted labels): value} of an exposition."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(scraped, name, **labels):
+    """Sum the samples named `name` whose labels include `labels`."""
+    return sum(
+        sample_value
+        for (sample_name, sample_labels), sample_value in scraped.items()
+        if sample_name == name and set(labels.items()) <= set(sample_labels)
+    )
+
+
+def scrape(optera_server, **headers):
+    return httpx.get(f"{optera_server.url}/metrics", headers=headers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_tokens_and_savings_are_counted(openai_client, optera_server):
+    before = samples(scrape(optera_server).text)
+    question = [{"role": "user", "content": f"canary {secrets.token_hex(6)}"}]
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=question)
+    wait_for(lambda: value(samples(scrape(optera_server).text), "optera_requests_total", cache="miss") > 0)
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=question)  # an exact hit
+
+    def counted():
+        after = samples(scrape(optera_server).text)
+        requests = {
+            status: value(after, "optera_requests_total", endpoint="chat.completions", cache=status)
+            - value(before, "optera_requests_total", endpoint="chat.completions", cache=status)
+            for status in ("miss", "hit")
+        }
+        return after if requests == {"miss": 1, "hit": 1} else None
+
+    after = wait_for(counted)
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("optera_tokens_total", model="gpt-4o-mini", kind="prompt") > 0
+    assert grew("optera_cost_usd_total", model="gpt-4o-mini") > 0
+    assert grew("optera_saved_usd_total", kind="cache") > 0
+    assert grew("optera_overhead_seconds_count", endpoint="chat.completions") == 2
+    body = scrape(optera_server).text
+    assert question[0]["content"] not in body and PROVIDER_KEY_CANARY not in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_metrics_token_keeps_strangers_out(optera_server, settings):
+    settings.OPTERA_METRICS_TOKEN = "metrics-" + secrets.token_hex(8)
+
+    assert scrape(optera_server).status_code == 401
+    assert scrape(optera_server, Authorization="Bearer wrong").status_code == 401
+    allowed = scrape(optera_server, Authorization=f"Bearer {settings.OPTERA_METRICS_TOKEN}")
+    assert allowed.status_code == 200 and "optera_requests_total" in allowed.text
+
+
+def test_client_chosen_model_names_cannot_grow_the_label_set_without_bound():
+    metrics = ProxyMetrics()
+    for index in range(MAX_MODEL_LABELS + 50):
+        metrics.observe(
+            RequestRecord(
+                request_id=f"req_{index}",
+                endpoint="chat.completions",
+                started=time.perf_counter(),
+                model_used=f"made-up-{index}",
+                provider="openai",
+                status_code=404,
+                usage=Usage(prompt_tokens=3),
+                cost_usd=Decimal("0.001"),
+                savings={"compression": 0.001, "provider_cache": -0.002},
+            )
+        )
+    scraped = samples(metrics.render()[0].decode())
+    models = {dict(labels)["model"] for name, labels in scraped if name == "optera_requests_total"}
+    assert len(models) == MAX_MODEL_LABELS + 1 and OTHER_MODEL in models
+    assert value(scraped, "optera_requests_total") == MAX_MODEL_LABELS + 50
+    assert value(scraped, "optera_saved_usd_total", kind="compression") == pytest.approx(0.25)
+    assert value(scraped, "optera_saved_usd_total", kind="provider_cache") == 0
+
+
+def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR, each worker writes its own file and any worker's /metrics sums them."""
+    import subprocess
+    import sys
+
+    worker = (
+        "import time, django; django.setup(); from proxy.accounting import RequestRecord; "
+        "from proxy.metrics import ProxyMetrics; "
+        "m = ProxyMetrics(); "
+        "[m.observe(RequestRecord(request_id='r', endpoint='embeddings', started=time.perf_counter(), "
+        "provider='openai', model_used='text-embedding-3-small', status_code=200)) for _ in range(3)]; "
+        "print(m.render()[0].decode())"
+    )
+    environment = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "optera.settings"}
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", worker],
+            env={**os.environ, **environment},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    ]
+    assert value(samples(outputs[0]), "optera_requests_total", endpoint="embeddings") == 3
+    assert value(samples(outputs[1]), "optera_requests_total", endpoint="embeddings") == 6
