@@ -12,7 +12,6 @@ from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from accounts import selectors, services
-from accounts.models import ApiKey, WorkspaceSettings
 from accounts.permissions import ANY_MEMBER, MANAGERS, OWNERS, workspace_for
 from accounts.schemas import ApiKeyCreatedOut, ApiKeyCreateIn, ApiKeyOut, SettingsChangeIn, WorkspaceOut
 from accounts.workspace_options import InvalidOption, describe, parse_assignments
@@ -36,7 +35,7 @@ def workspace_list(request):
 @router.get("/workspaces/{workspace_id}/keys", response=list[ApiKeyOut], summary="The workspace's API keys")
 def api_key_list(request, workspace_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=ANY_MEMBER)
-    return list(ApiKey.objects.filter(workspace=workspace))
+    return list(selectors.api_keys_of(workspace=workspace))
 
 
 @router.post("/workspaces/{workspace_id}/keys", response={201: ApiKeyCreatedOut}, summary="Create an API key")
@@ -49,7 +48,7 @@ def api_key_create(request, workspace_id: int, payload: ApiKeyCreateIn):
 @router.delete("/workspaces/{workspace_id}/keys/{key_id}", response=ApiKeyOut, summary="Revoke an API key")
 def api_key_revoke(request, workspace_id: int, key_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
-    api_key = ApiKey.objects.filter(workspace=workspace, pk=key_id).first()
+    api_key = selectors.api_key_of(workspace=workspace, key_id=key_id)
     if api_key is None:
         raise HttpError(404, "key not found")
     return services.api_key_revoke(api_key=api_key)
@@ -58,8 +57,7 @@ def api_key_revoke(request, workspace_id: int, key_id: int):
 @router.get("/workspaces/{workspace_id}/settings", response=dict, summary="The workspace's options")
 def settings_read(request, workspace_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=ANY_MEMBER)
-    workspace_settings, _ = WorkspaceSettings.objects.get_or_create(workspace=workspace)
-    return describe(workspace_settings)
+    return describe(selectors.workspace_settings_of(workspace=workspace))
 
 
 @router.patch("/workspaces/{workspace_id}/settings", response=dict, summary="Change some of the workspace's options")

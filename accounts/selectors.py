@@ -10,6 +10,9 @@ from accounts import keys
 from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
 
 EXPORT_CHUNK_ROWS = 1000
+EXPORT_CHUNK_BYTES = 1024 * 1024
+# Rows fetched from the database at a time; cached answers can weigh tens of kilobytes each.
+EXPORT_FETCH_ROWS = 200
 # What an export holds of each stored kind of row: the user's own data, never a key's hash or
 # salt, and not the keyed hashes and vectors that only serve look-ups.
 EXPORTED_REQUEST_LOG_FIELDS = (
@@ -84,10 +87,7 @@ def key_record_find(*, public_id):
     )
     if api_key is None:
         return None
-    try:
-        workspace_settings = api_key.workspace.settings
-    except WorkspaceSettings.DoesNotExist:
-        workspace_settings = WorkspaceSettings(workspace=api_key.workspace)
+    workspace_settings = workspace_settings_of(workspace=api_key.workspace)
     return KeyRecord(
         api_key_id=api_key.pk,
         public_id=api_key.public_id,
@@ -116,6 +116,24 @@ def workspace_get_by_name_or_id(*, identifier):
     return Workspace.objects.filter(deleted_at__isnull=True).get(condition)
 
 
+def api_keys_of(*, workspace):
+    """Return the workspace's keys, newest first."""
+    return ApiKey.objects.filter(workspace=workspace)
+
+
+def api_key_of(*, workspace, key_id):
+    """Return the workspace's key with this id, or None (another workspace's key is None too)."""
+    return ApiKey.objects.filter(workspace=workspace, pk=key_id).first()
+
+
+def workspace_settings_of(*, workspace):
+    """Return the workspace's settings, or the defaults when none were stored."""
+    try:
+        return workspace.settings
+    except WorkspaceSettings.DoesNotExist:
+        return WorkspaceSettings(workspace=workspace)
+
+
 def memberships_of(*, user):
     """Return the user's memberships of live workspaces, with the workspace, by workspace name."""
     return (
@@ -139,10 +157,7 @@ def workspace_export_chunks(*, workspace):
     from analytics.models import RequestLog
     from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
-    try:
-        workspace_settings = model_to_dict(workspace.settings, exclude=["id", "workspace"])
-    except WorkspaceSettings.DoesNotExist:
-        workspace_settings = {}
+    workspace_settings = model_to_dict(workspace_settings_of(workspace=workspace), exclude=["workspace"])
     members = Membership.objects.filter(workspace=workspace).values("role", "created_at", email=F("user__email"))
     api_keys = ApiKey.objects.filter(workspace=workspace).values(
         "preview", "name", "created_at", "last_used_at", "revoked_at", created_by_email=F("created_by__email")
@@ -163,12 +178,14 @@ def workspace_export_chunks(*, workspace):
     for name, model, fields in sections:
         yield b', "' + name.encode() + b'": ['
         rows = model.objects.filter(workspace=workspace).order_by("pk").values(*fields)
-        pending, separator = [], b""
-        for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        pending, pending_bytes, separator = [], 0, b""
+        for row in rows.iterator(chunk_size=EXPORT_FETCH_ROWS):
             pending.append(orjson.dumps(row, default=str))
-            if len(pending) == EXPORT_CHUNK_ROWS:
+            pending_bytes += len(pending[-1])
+            # Cached answers can be large: a piece is cut by size as well as by rows.
+            if len(pending) == EXPORT_CHUNK_ROWS or pending_bytes >= EXPORT_CHUNK_BYTES:
                 yield separator + b",".join(pending)
-                pending, separator = [], b","
+                pending, pending_bytes, separator = [], 0, b","
         yield (separator + b",".join(pending) if pending else b"") + b"]"
     yield b"}"
 

@@ -67,25 +67,25 @@ def api_key_mark_used(*, api_key_id, used_at):
 
 
 def workspace_delete(*, workspace):
-    """Delete a workspace: its keys, members, settings and cache now; its request logs in the purge task.
+    """Delete a workspace: keys revoked, members, settings and cached answers gone now; the rest in the purge.
 
-    Proxies stop accepting the deleted keys within OPTERA_KEY_CACHE_SECONDS, as after a revocation.
+    Proxies stop accepting the revoked keys within OPTERA_KEY_CACHE_SECONDS, as after any
+    revocation. The key rows themselves go with the request logs in the purge task: deleting them
+    here would first rewrite every log row's key reference (ON DELETE SET NULL) inside this request.
     """
     from accounts import tasks
     from cachestore import services as cache_services
 
     with transaction.atomic():
-        claimed = Workspace.objects.filter(pk=workspace.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+        now = timezone.now()
+        claimed = Workspace.objects.filter(pk=workspace.pk, deleted_at__isnull=True).update(deleted_at=now)
         if not claimed:
             return  # already deleted; the purge task finishes the job
-        ApiKey.objects.filter(workspace=workspace).delete()
+        ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).update(revoked_at=now)
         Membership.objects.filter(workspace=workspace).delete()
         WorkspaceSettings.objects.filter(workspace=workspace).delete()
+        cache_services.workspace_cache_forget(workspace_id=workspace.pk, hot_tier=False)
         transaction.on_commit(lambda: _enqueue_purge(tasks, workspace.pk))
-    try:
-        cache_services.workspace_cache_forget(workspace_id=workspace.pk)
-    except Exception:  # Redis down: the purge task forgets the cache again
-        logger.warning("workspace %s: cache not fully forgotten yet", workspace.pk, exc_info=True)
 
 
 def _enqueue_purge(tasks, workspace_id):
@@ -96,19 +96,23 @@ def _enqueue_purge(tasks, workspace_id):
 
 
 def workspace_purge(*, workspace_id):
-    """Remove what is left of a deleted workspace: cache, request logs in batches, then the row."""
+    """Remove what is left of a deleted workspace: the Redis copies, request logs in batches, then the row."""
     from analytics import services as analytics_services
     from cachestore import services as cache_services
 
     if not Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).exists():
         return
+    # Again in the database too: a request in flight at deletion time may have stored an answer.
     cache_services.workspace_cache_forget(workspace_id=workspace_id)
     analytics_services.request_logs_delete_for_workspace(workspace_id=workspace_id)
-    # Logs written by requests still in flight go with the row (CASCADE).
+    # Keys, and logs written by requests still in flight, go with the row (CASCADE).
     Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).delete()
 
 
 def workspaces_purge_deleted():
-    """Purge every deleted workspace whose purge task was lost (a broker restart, a crash)."""
+    """Purge every deleted workspace whose purge task was lost or failed (a broker restart, Redis down)."""
     for workspace_id in Workspace.objects.filter(deleted_at__isnull=False).values_list("pk", flat=True):
-        workspace_purge(workspace_id=workspace_id)
+        try:
+            workspace_purge(workspace_id=workspace_id)
+        except Exception:  # one workspace's failure must not hold up the others; the next sweep retries
+            logger.warning("workspace %s: purge failed, retried in the next sweep", workspace_id, exc_info=True)

@@ -28,7 +28,11 @@ def cache_entry_store(
     embedding=None,
     fingerprint=None,
 ):
-    """Store (or refresh) the entry for this key and return its id; a concurrent duplicate is not an error."""
+    """Store (or refresh) the entry for this key and return its id; a concurrent duplicate is not an error.
+
+    Raise WorkspaceGone when the workspace was deleted meanwhile (a request still in flight), so the
+    caller keeps no copy of the answer anywhere.
+    """
     values = dict(
         kind=kind,
         context_hash=context_hash,
@@ -42,6 +46,8 @@ def cache_entry_store(
         fingerprint=fingerprint,
         created_at=timezone.now(),
     )
+    if not _workspace_is_live(workspace_id):
+        raise WorkspaceGone(workspace_id)
     try:
         with transaction.atomic():
             entry, _ = CacheEntry.objects.update_or_create(
@@ -49,7 +55,19 @@ def cache_entry_store(
             )
             return entry.pk
     except IntegrityError:
+        if not _workspace_is_live(workspace_id):
+            raise WorkspaceGone(workspace_id) from None  # purged between the check and the insert
         return None  # another process stored the same answer first
+
+
+class WorkspaceGone(Exception):
+    """The workspace was deleted: nothing more may be cached for it."""
+
+
+def _workspace_is_live(workspace_id):
+    from accounts.models import Workspace
+
+    return Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=True).exists()
 
 
 def cache_entries_record_hits(*, hits):
@@ -65,12 +83,16 @@ def cache_entries_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
     return delete_in_batches(CacheEntry.objects.filter(expires_at__lte=now), batch_size=batch_size)
 
 
-def workspace_cache_forget(*, workspace_id, batch_size=EXPIRY_BATCH_SIZE):
-    """Delete a workspace's cache entries, compressed prompts and summaries, in the database and in Redis."""
+def workspace_cache_forget(*, workspace_id, hot_tier=True, batch_size=EXPIRY_BATCH_SIZE):
+    """Delete a workspace's cache entries, compressed prompts and summaries; with `hot_tier`, its Redis copies too.
+
+    The Redis pass scans the keyspace, so a deletion request leaves it to the purge task; meanwhile
+    the copies are unreachable, since only the workspace's (revoked) keys can read them.
+    """
     deleted = 0
     for model in (CacheEntry, CompressedPrompt, ConversationSummary):
         deleted += delete_in_batches(model.objects.filter(workspace_id=workspace_id), batch_size=batch_size)
-    return deleted + _forget_hot_tier(workspace_id)
+    return deleted + (_forget_hot_tier(workspace_id) if hot_tier else 0)
 
 
 def _forget_hot_tier(workspace_id):

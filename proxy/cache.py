@@ -162,21 +162,19 @@ class ResponseCache:
         self, *, workspace_id, key_hash, ttl_seconds, answer, kind, context_hash="", embedding=None, fingerprint=None
     ):
         expires_at = timezone.now() + timedelta(seconds=ttl_seconds)
-        entry_id = await in_db_thread(
-            services.cache_entry_store,
-            workspace_id=workspace_id,
-            kind=kind,
-            key_hash=key_hash,
-            context_hash=context_hash,
-            model=answer.model,
-            provider=answer.provider,
-            response=answer.response,
-            usage=answer.usage,
-            cost_usd=answer.cost_usd,
-            expires_at=expires_at,
-            embedding=embedding,
-            fingerprint=fingerprint,
-        )
+        try:
+            entry_id = await self._store(
+                workspace_id=workspace_id,
+                kind=kind,
+                key_hash=key_hash,
+                context_hash=context_hash,
+                answer=answer,
+                expires_at=expires_at,
+                embedding=embedding,
+                fingerprint=fingerprint,
+            )
+        except services.WorkspaceGone:
+            return  # deleted while this request was in flight: keep no copy, not even in Redis
         self._remember(workspace_id, key_hash, dataclasses.replace(answer, entry_id=entry_id), expires_at.timestamp())
         if self._redis is not None:
             payload = orjson.dumps(
@@ -194,6 +192,24 @@ class ResponseCache:
                 await self._redis.set(self._redis_key(workspace_id, key_hash), payload, ex=ttl_seconds)
             except Exception:
                 logger.warning("cache: Redis unavailable, stored in PostgreSQL only")
+
+    @staticmethod
+    async def _store(*, workspace_id, kind, key_hash, context_hash, answer, expires_at, embedding, fingerprint):
+        return await in_db_thread(
+            services.cache_entry_store,
+            workspace_id=workspace_id,
+            kind=kind,
+            key_hash=key_hash,
+            context_hash=context_hash,
+            model=answer.model,
+            provider=answer.provider,
+            response=answer.response,
+            usage=answer.usage,
+            cost_usd=answer.cost_usd,
+            expires_at=expires_at,
+            embedding=embedding,
+            fingerprint=fingerprint,
+        )
 
     def record_hit(self, entry_id):
         """Count a hit; counts are written in one batch a second rather than one UPDATE per hit."""

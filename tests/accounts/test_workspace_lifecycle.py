@@ -15,6 +15,7 @@ from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
 from analytics import services as analytics_services
 from analytics.models import RequestLog
 from cachestore import keys
+from cachestore import services as cache_services
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -50,6 +51,22 @@ def store_everything(workspace, label):
         compressed_text=f"compressed {label}",
         tokens_before=9,
         tokens_after=3,
+    )
+
+
+def store_late_answer(workspace):
+    """Store an answer as a request that was in flight when its workspace was deleted would."""
+    cache_services.cache_entry_store(
+        workspace_id=workspace.pk,
+        kind="chat",
+        key_hash="late",
+        context_hash="",
+        model="gpt-4o-mini",
+        provider="openai",
+        response={},
+        usage={},
+        cost_usd=0,
+        expires_at=timezone.now() + timedelta(hours=1),
     )
 
 
@@ -165,15 +182,13 @@ def test_deleting_a_workspace_removes_its_keys_and_cache_at_once_and_its_logs_in
 
     assert client.delete(f"/api/workspaces/{acme.pk}").status_code == 204
 
-    # At once: keys, members, settings and every cached answer of the workspace.
-    assert not ApiKey.objects.filter(workspace=acme).exists()
+    # At once: every key revoked; members, settings and every cached answer in the database gone.
+    assert not ApiKey.objects.filter(workspace=acme, revoked_at__isnull=True).exists()
     assert not Membership.objects.filter(workspace=acme).exists()
     assert not WorkspaceSettings.objects.filter(workspace=acme).exists()
     for model in (CacheEntry, ConversationSummary, CompressedPrompt):
         assert not model.objects.filter(workspace=acme).exists()
         assert model.objects.filter(workspace=globex).count() == 1
-    if hot_tier:
-        assert hot_tier[1].exists(hot_keys[0]) == 0 and hot_tier[1].exists(hot_keys[1]) == 1
     # The member's key was never used, so no proxy has it cached: it is refused right away.
     refused = httpx.post(
         f"{optera_server.v1}/chat/completions",
@@ -184,13 +199,21 @@ def test_deleting_a_workspace_removes_its_keys_and_cache_at_once_and_its_logs_in
     assert export(client, acme).status_code == 404
     with pytest.raises(CommandError):
         call_command("export_workspace", "acme", stdout=io.StringIO())
+    # A request still in flight cannot cache an answer for the deleted workspace.
+    with pytest.raises(cache_services.WorkspaceGone):
+        store_late_answer(acme)
 
-    # Then the purge: logs and the row itself; the other workspace keeps everything.
+    # Then the purge: the Redis copies, the logs, the keys and the row; the other workspace keeps everything.
     services.workspace_purge(workspace_id=acme.pk)
     assert not Workspace.objects.filter(pk=acme.pk).exists()
+    assert not ApiKey.objects.filter(pk=tenants.owner.key_row.pk).exists()
     assert not RequestLog.objects.filter(request_id="req_acme").exists()
+    if hot_tier:
+        assert hot_tier[1].exists(hot_keys[0]) == 0 and hot_tier[1].exists(hot_keys[1]) == 1
     assert RequestLog.objects.filter(workspace=globex).count() == 1
     assert ApiKey.objects.filter(workspace=globex).count() == 1
+    with pytest.raises(cache_services.WorkspaceGone):  # and after the row is gone too
+        store_late_answer(acme)
 
 
 def test_the_hourly_sweep_purges_a_deletion_whose_task_was_lost(tenants):
