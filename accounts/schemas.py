@@ -23,7 +23,8 @@ class ApiKeyOut(Schema):
 
 
 class ApiKeyCreateIn(Schema):
-    name: str = Field("", max_length=100)
+    # Printable text only: PostgreSQL refuses a NUL byte, which would otherwise surface as a 500.
+    name: str = Field("", max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
 class ApiKeyCreatedOut(ApiKeyOut):

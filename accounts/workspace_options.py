@@ -1,6 +1,7 @@
 """The workspace options an operator may set by name (`--set KEY=VALUE`), with their parsers."""
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,9 +32,13 @@ def _integer(raw):
 
 def _number(raw):
     try:
-        return float(raw)
+        number = float(raw)
     except ValueError:
         raise InvalidOption(f"{raw!r} is not a number") from None
+    # float() reads "nan" and "inf", which every comparison with a threshold would get wrong.
+    if not math.isfinite(number):
+        raise InvalidOption(f"{raw!r} is not a finite number")
+    return number
 
 
 def _cache_mode(raw):
@@ -43,8 +48,8 @@ def _cache_mode(raw):
 
 
 def _model_name(raw):
-    if not raw.strip() or len(raw) > 100:
-        raise InvalidOption("a model name must be 1 to 100 characters")
+    if not raw.strip() or len(raw) > 100 or not raw.isprintable():
+        raise InvalidOption("a model name must be 1 to 100 printable characters")
     return raw.strip()
 
 
@@ -56,10 +61,12 @@ def _model_map(raw):
         raise InvalidOption(f"{raw!r} is not JSON") from None
     if not isinstance(value, dict):
         raise InvalidOption("expected a JSON object")
-    for target in value.values():
+    for alias, target in value.items():
         names = target if isinstance(target, list) else [target]
         if not names or not all(isinstance(name, str) and name for name in names):
             raise InvalidOption("each value must be a model name or a list of model names")
+        for name in (alias, *names):
+            _model_name(name)
     return value
 
 
@@ -107,7 +114,10 @@ def parse_assignments(assignments):
         if not separator:
             raise InvalidOption(f"{assignment!r} is not KEY=VALUE")
         option = option_named(name.strip())
-        value = option.parse(raw)
+        try:
+            value = option.parse(raw)
+        except InvalidOption as error:
+            raise InvalidOption(f"{option.name}: {error}") from None
         model_field = WorkspaceSettings._meta.get_field(option.field)
         try:
             model_field.run_validators(value)

@@ -3,6 +3,9 @@
 Errors come in the same shape as the /v1 surface: {"error": {"message", "type", "code", "param"}}.
 """
 
+import logging
+
+from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -11,6 +14,7 @@ from analytics.api import router as analytics_router
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found"}
 
+logger = logging.getLogger(__name__)
 api = NinjaAPI(title="Optera management API", version="1", urls_namespace="api")
 api.add_router("/", accounts_router)
 api.add_router("/", analytics_router)
@@ -29,6 +33,17 @@ def http_error(request, exc):
 @api.exception_handler(AuthenticationError)
 def authentication_error(request, exc):
     return error_response(request, 401, "sign in first", code="not_authenticated")
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return error_response(request, 404, "not found")
+
+
+@api.exception_handler(Exception)
+def internal_error(request, exc):
+    logger.exception("unhandled error in %s %s", request.method, request.path)
+    return error_response(request, 500, "internal error", code="internal_error")
 
 
 @api.exception_handler(ValidationError)

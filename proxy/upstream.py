@@ -6,6 +6,7 @@ aiohttp rather than httpx: on this machine it costs a fraction of httpx's CPU pe
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -40,9 +41,12 @@ def retry_delay(attempt, retry_after, *, cap):
 
 def _parse_retry_after(value):
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # "nan" and "inf" parse as floats; an upstream that sends them gets the default backoff.
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -85,6 +85,8 @@ def test_owners_change_settings_and_members_only_read_them(client, tenants):
         ({"semantic_threshold": 0.2}, "semantic_threshold"),
         ({"cache": "everything"}, "cache"),
         ({"retention_days": 0}, "retention_days"),
+        ({"cheap_model": "gpt\u0000mini"}, "cheap_model"),
+        ({"aliases": {"fast": "gpt-4o\u0000"}}, "aliases"),
     ],
 )
 def test_operator_only_and_invalid_settings_are_refused_and_change_nothing(client, tenants, body, named):
@@ -116,3 +118,32 @@ def test_the_openapi_document_lists_every_endpoint(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     for path in ("/api/workspaces", "/api/workspaces/{workspace_id}/keys", "/api/workspaces/{workspace_id}/usage"):
         assert path in paths
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_threshold_is_refused(client, tenants, number):
+    acme = tenants.owner.workspace
+    client.force_login(tenants.owner.user)
+
+    response = client.patch(
+        f"/api/workspaces/{acme.pk}/settings",
+        f'{{"semantic_threshold": {number}}}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert WorkspaceSettings.objects.get(workspace=acme).semantic_threshold == 0.8
+
+
+def test_a_key_name_with_control_characters_is_a_400_not_a_500(client, tenants):
+    client.force_login(tenants.owner.user)
+    response = client.post(
+        f"/api/workspaces/{tenants.owner.workspace.pk}/keys", {"name": "ci\u0000"}, content_type="application/json"
+    )
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_malformed_path_is_a_400_in_the_error_shape(client, tenants):
+    client.force_login(tenants.owner.user)
+    response = client.get("/api/workspaces/acme/keys")
+    assert response.status_code == 400 and "workspace_id" in response.json()["error"]["message"]

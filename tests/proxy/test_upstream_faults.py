@@ -50,6 +50,13 @@ def test_retry_after_is_honoured_then_passed_on(openai_client, fake):
     assert raised.value.response.headers["retry-after"] == "107"
 
 
+@pytest.mark.parametrize("nonsense", ["nan", "inf", "-inf", "soon"])
+def test_a_nonsense_retry_after_gets_the_default_backoff(openai_client, fake, nonsense):
+    fake.enqueue(Fault(path="/v1/chat/completions", status=429, headers={"Retry-After": nonsense}))
+    answer = openai_client.chat.completions.create(model="gpt-4o", messages=HELLO)
+    assert answer.choices and len(fake.requests) == 2
+
+
 def test_retries_are_bounded_then_502(openai_client, fake):
     fake.enqueue(Fault(path="/v1/chat/completions", status=503, times=5))
     with pytest.raises(openai.InternalServerError) as raised:
