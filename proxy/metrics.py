@@ -10,8 +10,9 @@ import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
-# A client may name any model under a provider prefix ("openai/anything"); past this many distinct
-# names, further ones are counted as "other" so a scrape cannot be made to grow without bound.
+# A client may name any model under a provider prefix ("openai/anything"). A model earns its own
+# label once a provider has answered it successfully, and at most this many do; everything else is
+# "other", so one tenant's made-up names can neither grow a scrape nor crowd out real models.
 MAX_MODEL_LABELS = 200
 OTHER_MODEL = "other"
 OVERHEAD_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -56,7 +57,8 @@ class ProxyMetrics:
 
     def observe(self, record):
         """Count one finished request."""
-        endpoint, provider, model = record.endpoint, record.provider, self._model_label(record.model_used)
+        endpoint, provider = record.endpoint, record.provider
+        model = self._model_label(record.model_used, answered=record.status_code < 400)
         self.requests.labels(endpoint, provider, model, str(record.status_code), record.cache_status).inc()
         elapsed_seconds = record.elapsed_ms() / 1000
         self.duration.labels(endpoint).observe(elapsed_seconds)
@@ -86,10 +88,10 @@ class ProxyMetrics:
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
-    def _model_label(self, model):
+    def _model_label(self, model, *, answered):
         if model in self._models:
             return model
-        if len(self._models) >= MAX_MODEL_LABELS:
+        if not answered or len(self._models) >= MAX_MODEL_LABELS:
             return OTHER_MODEL
         self._models.add(model)
         return model
