@@ -13,10 +13,12 @@ from decimal import Decimal
 from cachestore import keys, selectors, services
 from proxy import tokens
 from proxy.db import in_db_thread
+from proxy.messages import message_text
 
 MIN_PROMPT_CHARS = 400
 # OpenAI's automatic prompt cache only reads prefixes of at least this many tokens.
 OPENAI_MIN_CACHED_PREFIX = 1024
+CHARACTERS_PER_TOKEN = 4
 MAX_REMEMBERED = 10_000
 logger = logging.getLogger(__name__)
 
@@ -28,18 +30,27 @@ def _compress(text, model):
     return compressed, tokens.count_text(text, model=model), tokens.count_text(compressed, model=model)
 
 
-def cheaper_to_send(*, tokens_before, tokens_after, target, price):
+def cheaper_to_send(*, tokens_before, tokens_after, target, price, other_tokens=0):
     """Return whether the compressed system prompt costs less upstream than the original.
 
-    OpenAI bills a repeated prefix of 1024+ tokens at its cached price; a compressed prompt that
-    falls below that length loses the discount, so it must beat the original's cached cost.
+    OpenAI caches a repeated prompt prefix of 1024+ tokens (the system prompt and whatever follows
+    it, `other_tokens`) at its cached price. A compression that takes the whole prompt below that
+    length loses the discount, so it must then beat the original's cached cost. A price row without
+    a cached price says nothing about the discount, so it does not block compression.
     """
     if tokens_after >= tokens_before:
         return False
-    loses_prefix_cache = target.provider == "openai" and tokens_after < OPENAI_MIN_CACHED_PREFIX <= tokens_before
-    if not loses_prefix_cache or price is None or not price.input:
+    prompt_before, prompt_after = tokens_before + other_tokens, tokens_after + other_tokens
+    loses_prefix_cache = target.provider == "openai" and prompt_after < OPENAI_MIN_CACHED_PREFIX <= prompt_before
+    if not loses_prefix_cache or price is None or not price.input or not price.cached_input:
         return True
-    return tokens_after < tokens_before * price.cached_input / price.input
+    return prompt_after < prompt_before * price.cached_input / price.input
+
+
+def _estimated_tokens(messages):
+    """Return a quick estimate of the messages' tokens (about four characters each): enough to tell
+    which side of OpenAI's 1024-token cache floor a prompt is on, without tokenising on the event loop."""
+    return sum(len(message_text(message)) for message in messages) // CHARACTERS_PER_TOKEN
 
 
 class PromptCompressor:
@@ -63,7 +74,13 @@ class PromptCompressor:
             if compressed is None:
                 continue
             price = price or await ctx.runtime.prices.price(target.provider, target.model)
-            if cheaper_to_send(tokens_before=compressed[1], tokens_after=compressed[2], target=target, price=price):
+            if cheaper_to_send(
+                tokens_before=compressed[1],
+                tokens_after=compressed[2],
+                target=target,
+                price=price,
+                other_tokens=_estimated_tokens(messages[system_count:]),
+            ):
                 shaped[index] = {**messages[index], "content": compressed[0]}
                 tokens_saved += compressed[1] - compressed[2]
         if tokens_saved and price is not None:

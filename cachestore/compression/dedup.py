@@ -36,6 +36,13 @@ TOP_LEVEL = (None, None, None)
 STANDING_LABEL_WORDS = "rule|guideline|policy|instruction|principle|requirement|constraint|directive|reminder|note|tip"
 STANDING_LABEL_RE = re.compile(rf"^((?:{STANDING_LABEL_WORDS})\s*#?\s*(\d{{1,4}}))\s*[:.)-]\s+", re.IGNORECASE)
 LABEL_MENTION_RE = re.compile(rf"\b({STANDING_LABEL_WORDS})s?\s*#?\s*(\d{{1,4}})\b", re.IGNORECASE)
+# "rules 5-7", "rules 2 and 7", "guidelines 3, 4": numbers behind one label word that a single
+# mention count would miss, so every label of that word counts as referenced.
+LABEL_GROUP_RE = re.compile(
+    rf"\b({STANDING_LABEL_WORDS})s?\s*#?\s*\d{{1,4}}\s*(?:-|–|—|,|&|\bto\b|\band\b|\bor\b|\bthrough\b)\s*#?\s*\d",
+    re.IGNORECASE,
+)
+EVERY_NUMBER = -1
 
 
 @dataclass
@@ -121,7 +128,7 @@ def _heading_form(line):
 
 
 def _without_repeated_item(lines, kinds, index, item, scope):
-    text = lines[index][item.end() - 1 :]
+    text = _without_unreferenced_label(lines[index][item.end() - 1 :], scope.label_mentions)
     # In numbered steps a repeat means "do it again", and a gap would break the numbering.
     ordered = lines[index].lstrip()[0] not in BULLETS
     if ordered or len(text.split()) < MIN_DEDUPLICATED_WORDS:
@@ -129,7 +136,7 @@ def _without_repeated_item(lines, kinds, index, item, scope):
     # An item with nested items or continuation lines below it cannot go without re-parenting them.
     following = lines[index + 1] if index + 1 < len(lines) and kinds[index + 1] is LineKind.PROSE else ""
     has_children = len(following) - len(following.lstrip()) > len(item.group(1))
-    if scope.is_repeat(_without_unreferenced_label(text, scope.label_mentions)) and not has_children:
+    if scope.is_repeat(text) and not has_children:
         return None
     return lines[index]
 
@@ -140,6 +147,8 @@ def _label_mentions(lines):
     for line in lines:
         for word, number in LABEL_MENTION_RE.findall(line):
             mentions[(word.casefold(), int(number))] += 1
+        for word in LABEL_GROUP_RE.findall(line):
+            mentions[(word.casefold(), EVERY_NUMBER)] += 1
     return mentions
 
 
@@ -148,8 +157,8 @@ def _without_unreferenced_label(text, label_mentions):
     label = STANDING_LABEL_RE.match(text)
     if label is None:
         return text
-    word = LABEL_MENTION_RE.match(label.group(1)).group(1)
-    if label_mentions[(word.casefold(), int(label.group(2)))] > 1:
+    word = LABEL_MENTION_RE.match(label.group(1)).group(1).casefold()
+    if label_mentions[(word, int(label.group(2)))] > 1 or label_mentions[(word, EVERY_NUMBER)]:
         return text
     return text[label.end() :]
 

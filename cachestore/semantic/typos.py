@@ -156,7 +156,9 @@ def with_slips_corrected(text: str) -> str:
         lowered = word.lower()
         if lowered in known:
             continue
-        if word != lowered and not word.isupper() and not _SENTENCE_END_RE.search(text[: match.start()]):
+        # Acronyms ("JSON", "CORS") and names are spelt on purpose; only a capital that starts a
+        # sentence is not a sign of one.
+        if word != lowered and (word.isupper() and len(word) > 1 or not _SENTENCE_END_RE.search(text[: match.start()])):
             continue
         attempts += 1
         if attempts > _MAX_CORRECTED_WORDS:

@@ -299,6 +299,25 @@ def test_decorative_rulers(prompt, expected):
             id="repeated rule kept when its label is referenced",
         ),
         pytest.param(
+            "- Rule 1: Be polite to every customer.\n- Rule 7: Be polite to every customer.\n"
+            "Rules 5-7 outrank the others.",
+            "- Rule 1: Be polite to every customer.\n- Rule 7: Be polite to every customer.\n"
+            "Rules 5-7 outrank the others.",
+            id="repeated rule kept when a range names it",
+        ),
+        pytest.param(
+            "- Rule 2: Be polite to every customer.\n- Rule 7: Be polite to every customer.\n"
+            "Follow rules 2 and 7 first.",
+            "- Rule 2: Be polite to every customer.\n- Rule 7: Be polite to every customer.\n"
+            "Follow rules 2 and 7 first.",
+            id="repeated rule kept when a list names it",
+        ),
+        pytest.param(
+            "- Note 1: See above.\n- Note 2: See above.",
+            "- Note 1: See above.\n- Note 2: See above.",
+            id="short labelled repeats kept",
+        ),
+        pytest.param(
             "- Step 1: Ask for the order number.\n- Step 2: Check it.\n- Step 3: Ask for the order number.",
             "- Step 1: Ask for the order number.\n- Step 2: Check it.\n- Step 3: Ask for the order number.",
             id="repeated step label kept",

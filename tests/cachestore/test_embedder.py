@@ -105,3 +105,14 @@ def test_an_unwritable_model_cache_falls_back_to_the_original(offline, embedder,
     fallback = LocalEmbedder(model_cache_dir=blocked / "models")
 
     np.testing.assert_allclose(fallback.embed_one("four figs"), embedder.embed_one("four figs"), atol=1e-5)
+
+
+def test_a_damaged_optimised_model_is_replaced_by_the_original(offline, embedder, tmp_path):
+    LocalEmbedder(model_cache_dir=tmp_path)
+    (written,) = tmp_path.glob("*.onnx")
+    written.write_bytes(b"not a model")
+
+    recovered = LocalEmbedder(model_cache_dir=tmp_path)
+
+    np.testing.assert_allclose(recovered.embed_one("four figs"), embedder.embed_one("four figs"), atol=1e-5)
+    assert not written.exists()  # dropped, so the next start writes it again

@@ -14,6 +14,9 @@ from cachestore.semantic.typos import with_slips_corrected
         ("How do I reset my password?", "How do I reset my password?"),
         # A capitalised word inside a sentence is a name, spelt on purpose.
         ("Ask Jhon about the invoice", "Ask Jhon about the invoice"),
+        # Acronyms too, wherever they stand.
+        ("Explain CORS and JSON", "Explain CORS and JSON"),
+        ("JSON to YAML", "JSON to YAML"),
         # Real words are never "corrected" into other real words.
         ("Convert methanol to ethanol", "Convert methanol to ethanol"),
         ("decrypt this with the key", "decrypt this with the key"),

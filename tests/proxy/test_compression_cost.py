@@ -26,3 +26,18 @@ def test_compressed_prompt_is_sent_only_when_it_costs_less(provider, tokens_befo
     assert (
         cheaper_to_send(tokens_before=tokens_before, tokens_after=tokens_after, target=target, price=price) is expected
     )
+
+
+def test_the_whole_prompt_decides_whether_the_cache_is_lost():
+    price = Price(input=Decimal("0.15"), output=Decimal("0.60"), cached_input=Decimal("0.075"), cache_write=Decimal(0))
+    target = Target(provider="openai", model="gpt-4o-mini")
+    # 1,000 tokens of history keep the compressed prompt above the cache floor: compress.
+    assert cheaper_to_send(tokens_before=1100, tokens_after=1000, target=target, price=price, other_tokens=1000)
+    # 600 + 300 falls below it while 900 + 300 did not: only worth it if under half the cached cost.
+    assert not cheaper_to_send(tokens_before=900, tokens_after=600, target=target, price=price, other_tokens=300)
+
+
+def test_a_price_without_a_cached_rate_does_not_block_compression():
+    price = Price(input=Decimal("0.15"), output=Decimal("0.60"), cached_input=Decimal(0), cache_write=Decimal(0))
+    target = Target(provider="openai", model="gpt-4o-mini")
+    assert cheaper_to_send(tokens_before=1100, tokens_after=1000, target=target, price=price)

@@ -25,6 +25,19 @@ def hold_request_log_table(locked, release):
         connections.close_all()
 
 
+def a_write_waits_for_the_lock():
+    """Return whether some connection is waiting for a lock on the request-log table."""
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted",
+                [RequestLog._meta.db_table],
+            )
+            return cursor.fetchone()[0] > 0
+    finally:
+        connections.close_all()
+
+
 def record(workspace, request_id):
     return RequestRecord(request_id=request_id, endpoint="chat", started=time.perf_counter(), workspace_id=workspace.pk)
 
@@ -40,7 +53,13 @@ def test_a_record_added_while_a_write_waits_is_written_too(tenants, settings):
     async def scenario():
         writer = LogWriter()
         writer.add(record(workspace, "req_first"))
-        await asyncio.sleep(1.5)  # the first flush has started and is waiting for the lock
+        # Wait until the first flush is really blocked on the lock, however slow the machine.
+        for _ in range(200):
+            if await asyncio.to_thread(a_write_waits_for_the_lock):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the first flush never reached the locked table")
         writer.add(record(workspace, "req_second"))
         release.set()
         for _ in range(100):

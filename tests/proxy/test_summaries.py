@@ -127,3 +127,16 @@ def test_anthropic_history_read_from_the_provider_cache_waits_ten_times_longer(
     ).raise_for_status()
     summary = wait_for(lambda: ConversationSummary.objects.first(), timeout=10)
     assert summary.workspace_id == tenants.outsider.workspace.id
+
+
+@pytest.mark.parametrize(
+    "provider, provider_prompt_cache, expected",
+    [("anthropic", True, 40_000), ("anthropic", False, 4000), ("openai", True, 4000)],
+)
+def test_the_trigger_scales_only_where_anthropic_caches_the_history(provider, provider_prompt_cache, expected):
+    from accounts.models import WorkspaceSettings
+    from proxy.routing import Target
+    from proxy.summaries import summary_trigger_tokens
+
+    workspace_settings = WorkspaceSettings(summary_trigger_tokens=4000, provider_prompt_cache=provider_prompt_cache)
+    assert summary_trigger_tokens(workspace_settings, Target(provider=provider, model="any")) == expected
