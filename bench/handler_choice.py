@@ -28,23 +28,7 @@ HANDLERS = {
 
 
 def start_handler(app, port, environment):
-    command = [
-        str(proxy_overhead.REPO / ".venv/bin/uvicorn"),
-        "--app-dir",
-        str(proxy_overhead.REPO / "bench"),
-        app,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    command = proxy_overhead.uvicorn_command(app, port, "--app-dir", str(proxy_overhead.REPO / "bench"))
     process = subprocess.Popen(command, cwd=proxy_overhead.REPO, env=environment)
     proxy_overhead.wait_until_listening(port)
     return process

@@ -71,28 +71,33 @@ def create_workspace(environment, *, cache="off", extra=()):
     return json.loads(output.strip().splitlines()[-1])["api_key"]
 
 
+def uvicorn_command(app, port, *options):
+    """Return the command that serves `app` the way the benchmarks measure it: uvloop, httptools, quiet."""
+    return [
+        str(REPO / ".venv/bin/uvicorn"),
+        *options,
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
 def start_server(kind, port, environment):
     if kind == "daphne":
         command = [str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "optera.asgi:application"]
     else:
         # "uvicorn-2w": two worker processes behind uvicorn's own supervisor, one per core here.
         workers = ["--workers", "2"] if kind == "uvicorn-2w" else []
-        command = [
-            str(REPO / ".venv/bin/uvicorn"),
-            *workers,
-            "optera.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        command = uvicorn_command("optera.asgi:application", port, *workers)
     log = open(REPO / "var" / f"bench-{kind}.log", "w")
     process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
     wait_until_listening(port)
