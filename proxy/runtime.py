@@ -11,6 +11,7 @@ from proxy.accounting import LogWriter, PriceBook
 from proxy.auth import KeyCache
 from proxy.cache import ResponseCache
 from proxy.compression import PromptCompressor
+from proxy.feed import RequestFeed
 from proxy.metrics import ProxyMetrics
 from proxy.ratelimit import RateLimiter
 from proxy.semantic import SemanticCache
@@ -28,7 +29,8 @@ class ProxyRuntime:
         self.upstream = UpstreamClient()
         self.prices = PriceBook()
         self.metrics = ProxyMetrics()
-        self.logs = LogWriter(on_record=self.metrics.observe)
+        self.feed = RequestFeed(self.run_in_background)
+        self.logs = LogWriter(on_record=self._record_finished)
         self.cache = ResponseCache()
         self.semantic = SemanticCache()
         self.summaries = SummaryEngine()
@@ -40,6 +42,11 @@ class ProxyRuntime:
         """Write buffered logs and close the upstream connections."""
         await self.logs.flush()
         await self.upstream.close()
+
+    def _record_finished(self, record):
+        """Count a finished request and show it on its workspace's live feed."""
+        self.metrics.observe(record)
+        self.feed.publish(record)
 
     def run_in_background(self, coroutine):
         """Start a task that outlives the request; keep a reference so it is not collected."""

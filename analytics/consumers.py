@@ -1,0 +1,70 @@
+"""The live request feed: a WebSocket that shows a workspace's requests as they finish.
+
+`ws://HOST/ws/workspaces/<id>/requests`, for a signed-in member of the workspace (Django session;
+the browser's Origin must be an allowed host). Each message is one request's accounting (model,
+status, cache, tokens, cost, savings, timings), never prompt text.
+
+While a feed is open it marks the workspace as watched in Django's cache (Redis when configured,
+so every proxy process sees it), and proxies publish only for watched workspaces: a workspace
+nobody watches costs no channel-layer message per request.
+"""
+
+import asyncio
+import contextlib
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.cache import cache
+
+from accounts import selectors as account_selectors
+
+FEED_WATCH_SECONDS = 60
+FEED_REFRESH_SECONDS = 20
+# Application close codes (4000-4999): the browser can tell "sign in" from "not yours".
+CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_NOT_FOUND = 4404
+
+
+def feed_group(workspace_id):
+    return f"requests.{workspace_id}"
+
+
+def feed_watch_key(workspace_id):
+    return f"optera:feed:watched:{workspace_id}"
+
+
+class RequestFeedConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        self.workspace_id = int(self.scope["url_route"]["kwargs"]["workspace_id"])
+        membership = None
+        if user is not None and user.is_authenticated:
+            membership = await database_sync_to_async(account_selectors.membership_find)(
+                user=user, workspace_id=self.workspace_id
+            )
+        if membership is None:
+            # Accepted only to be closed: a refused handshake carries no reason a browser can read.
+            await self.accept()
+            signed_in = user is not None and user.is_authenticated
+            await self.close(code=CLOSE_NOT_FOUND if signed_in else CLOSE_NOT_SIGNED_IN)
+            return
+        await self.channel_layer.group_add(feed_group(self.workspace_id), self.channel_name)
+        await self.accept()
+        self.watching = asyncio.ensure_future(self._keep_watching())
+
+    async def disconnect(self, code):
+        watching = getattr(self, "watching", None)
+        if watching is None:
+            return
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+        await self.channel_layer.group_discard(feed_group(self.workspace_id), self.channel_name)
+
+    async def request_logged(self, event):
+        await self.send_json(event["request"])
+
+    async def _keep_watching(self):
+        while True:
+            await cache.aset(feed_watch_key(self.workspace_id), True, timeout=FEED_WATCH_SECONDS)
+            await asyncio.sleep(FEED_REFRESH_SECONDS)

@@ -1,0 +1,67 @@
+"""The live request feed over a real WebSocket: members see their workspace's requests, nobody else does."""
+
+import json
+import secrets
+
+import pytest
+from django.conf import settings
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def feed(optera_server, client, user, workspace, *, origin=None):
+    """Open the feed as `user` (signed in through the Django session), or anonymously without a user."""
+    headers = {}
+    if user is not None:
+        client.force_login(user)
+        headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    address = optera_server.url.replace("http://", "ws://") + f"/ws/workspaces/{workspace.pk}/requests"
+    return connect(address, additional_headers=headers, origin=origin or optera_server.url, open_timeout=5)
+
+
+def closed_with(connection):
+    with pytest.raises(ConnectionClosed) as closed:
+        connection.recv(timeout=5)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+def test_a_member_sees_each_request_as_it_finishes_without_its_text(client, tenants, optera_server, openai_client):
+    canary = f"canary prompt {secrets.token_hex(6)}"
+    with feed(optera_server, client, tenants.member.user, tenants.owner.workspace) as connection:
+        openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": canary}])
+        raw = connection.recv(timeout=10)
+
+    message = json.loads(raw)
+    assert message["endpoint"] == "chat.completions" and message["model_used"] == "gpt-4o-mini"
+    assert message["status_code"] == 200 and message["cache_status"] == "miss"
+    assert message["prompt_tokens"] > 0 and float(message["cost_usd"]) > 0
+    assert canary not in raw and tenants.owner.api_key not in raw
+
+
+def test_another_workspaces_requests_never_reach_the_feed(client, tenants, optera_server):
+    import openai
+
+    outsider_sdk = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=tenants.outsider.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": "sk-x"},
+    )
+    with feed(optera_server, client, tenants.owner.user, tenants.owner.workspace) as connection:
+        outsider_sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        with pytest.raises(TimeoutError):
+            connection.recv(timeout=2)
+
+
+@pytest.mark.parametrize("who, code", [("outsider", 4404), (None, 4401)])
+def test_strangers_are_refused(client, tenants, optera_server, who, code):
+    user = getattr(tenants, who).user if who else None
+    with feed(optera_server, client, user, tenants.owner.workspace) as connection:
+        assert closed_with(connection) == code
+
+
+def test_a_foreign_origin_is_refused(client, tenants, optera_server):
+    with pytest.raises(Exception):  # the handshake itself is refused (HTTP 403)
+        feed(optera_server, client, tenants.owner.user, tenants.owner.workspace, origin="https://evil.example")
