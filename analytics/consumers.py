@@ -11,6 +11,7 @@ nobody watches costs no channel-layer message per request.
 
 import asyncio
 import contextlib
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -18,6 +19,7 @@ from django.core.cache import cache
 
 from accounts import selectors as account_selectors
 
+logger = logging.getLogger(__name__)
 FEED_WATCH_SECONDS = 60
 FEED_REFRESH_SECONDS = 20
 # Application close codes (4000-4999): the browser can tell "sign in" from "not yours".
@@ -66,5 +68,8 @@ class RequestFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def _keep_watching(self):
         while True:
-            await cache.aset(feed_watch_key(self.workspace_id), True, timeout=FEED_WATCH_SECONDS)
+            try:
+                await cache.aset(feed_watch_key(self.workspace_id), True, timeout=FEED_WATCH_SECONDS)
+            except Exception:  # Redis away for a moment: the feed goes quiet, then resumes
+                logger.warning("live feed: could not mark workspace %s as watched", self.workspace_id, exc_info=True)
             await asyncio.sleep(FEED_REFRESH_SECONDS)
