@@ -18,7 +18,6 @@ from proxy.messages import message_text
 MIN_PROMPT_CHARS = 400
 # OpenAI's automatic prompt cache only reads prefixes of at least this many tokens.
 OPENAI_MIN_CACHED_PREFIX = 1024
-CHARACTERS_PER_TOKEN = 4
 MAX_REMEMBERED = 10_000
 logger = logging.getLogger(__name__)
 
@@ -48,9 +47,8 @@ def cheaper_to_send(*, tokens_before, tokens_after, target, price, other_tokens=
 
 
 def _estimated_tokens(messages):
-    """Return a quick estimate of the messages' tokens (about four characters each): enough to tell
-    which side of OpenAI's 1024-token cache floor a prompt is on, without tokenising on the event loop."""
-    return sum(len(message_text(message)) for message in messages) // CHARACTERS_PER_TOKEN
+    """Return a quick estimate of the messages' tokens, enough for OpenAI's 1024-token cache floor."""
+    return sum(tokens.rough_count(message_text(message)) for message in messages)
 
 
 class PromptCompressor:

@@ -19,6 +19,7 @@ VOCABULARY_URLS = {
 }
 # Per-message framing tokens in OpenAI's chat format.
 TOKENS_PER_MESSAGE = 3
+CHARACTERS_PER_TOKEN = 4
 
 
 def prepare_offline_vocabularies(cache_dir):
@@ -35,6 +36,15 @@ def prepare_offline_vocabularies(cache_dir):
             partial.write_bytes(gzip.decompress((data_dir / f"{name}.tiktoken.gz").read_bytes()))
             partial.replace(target)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_path)
+
+
+def rough_count(text):
+    """Return about how many tokens `text` holds (four characters each), without tokenising.
+
+    Good enough to tell which side of a provider's prompt-cache minimum a prompt falls, and cheap
+    enough for the event loop.
+    """
+    return len(text) // CHARACTERS_PER_TOKEN
 
 
 @functools.cache

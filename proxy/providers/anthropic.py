@@ -5,6 +5,7 @@ import time
 import orjson
 from django.conf import settings
 
+from proxy import tokens
 from proxy.errors import ProxyError
 from proxy.prompt_cache import add_anthropic_breakpoints
 from proxy.providers.anthropic_translate import (
@@ -35,14 +36,9 @@ def messages_url():
     return f"{settings.ANTHROPIC_BASE_URL}/v1/messages"
 
 
-def _estimate_tokens(text):
-    # Only decides whether a prefix reaches the provider's caching minimum; a rough count will do.
-    return len(text) // 4
-
-
 def with_prompt_cache(upstream_body, *, model):
     """Add cache_control breakpoints where the client placed none."""
-    return add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=_estimate_tokens)
+    return add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=tokens.rough_count)
 
 
 def chat_request(body, *, model, provider_key, stream, prompt_cache=False):
