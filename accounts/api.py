@@ -80,7 +80,7 @@ def _as_option_text(value):
     return str(value)
 
 
-async def _in_db_thread(chunks):
+async def _streamed_from_db_thread(chunks):
     """Serve a generator that reads the database as an async stream (one DB thread throughout)."""
     next_chunk = sync_to_async(lambda: next(chunks, None), thread_sensitive=True)
     while (chunk := await next_chunk()) is not None:
@@ -91,7 +91,8 @@ async def _in_db_thread(chunks):
 def workspace_export(request, workspace_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
     response = StreamingHttpResponse(
-        _in_db_thread(selectors.workspace_export_chunks(workspace=workspace)), content_type="application/json"
+        _streamed_from_db_thread(selectors.workspace_export_chunks(workspace=workspace)),
+        content_type="application/json",
     )
     response["Content-Disposition"] = f'attachment; filename="optera-workspace-{workspace.pk}.json"'
     return response

@@ -25,17 +25,19 @@ class RequestFeed:
 
     def publish(self, record):
         """Send the record to its workspace's feed, in the background, if someone may be watching."""
-        if record.workspace_id is None:
-            return
-        watched, checked_at = self._watched.get(record.workspace_id, (False, float("-inf")))
-        if not watched and time.monotonic() - checked_at < WATCH_CHECK_SECONDS:
+        if record.workspace_id is None or self._known_watched(record.workspace_id) is False:
             return
         self._run_in_background(self._publish(record.workspace_id, feed_message(record)))
 
+    def _known_watched(self, workspace_id):
+        """Return whether the workspace was watched at the last read of the flag, or None if that is stale."""
+        watched, checked_at = self._watched.get(workspace_id, (False, float("-inf")))
+        return watched if time.monotonic() - checked_at < WATCH_CHECK_SECONDS else None
+
     async def _publish(self, workspace_id, message):
         try:
-            watched, checked_at = self._watched.get(workspace_id, (False, float("-inf")))
-            if time.monotonic() - checked_at >= WATCH_CHECK_SECONDS:
+            watched = self._known_watched(workspace_id)
+            if watched is None:
                 watched = bool(await cache.aget(feed_watch_key(workspace_id)))
                 if len(self._watched) >= MAX_REMEMBERED_WORKSPACES:
                     self._watched.clear()
