@@ -84,8 +84,10 @@ def workspace_delete(*, workspace):
         ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).update(revoked_at=now)
         Membership.objects.filter(workspace=workspace).delete()
         WorkspaceSettings.objects.filter(workspace=workspace).delete()
-        cache_services.workspace_cache_forget(workspace_id=workspace.pk, hot_tier=False)
         transaction.on_commit(lambda: _enqueue_purge(tasks, workspace.pk))
+    # After the commit, so each batch commits on its own instead of one transaction holding every
+    # row lock; once deleted_at is set nothing new is cached, and the purge repeats this anyway.
+    cache_services.workspace_cache_forget(workspace_id=workspace.pk, hot_tier=False)
 
 
 def _enqueue_purge(tasks, workspace_id):
