@@ -6,7 +6,6 @@ from optera.api import api
 
 urlpatterns = [
     path("healthz", health.healthz),
-    path("readyz", health.readyz),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -10,9 +10,11 @@ import logging
 import secrets
 import time
 
+import orjson
 from django.conf import settings
 
 from cachestore import keys
+from optera.health import readiness
 from proxy.accounting import RequestRecord
 from proxy.asgi_io import Responder, header_map, parse_json_object, read_body
 from proxy.auth import credentials_from
@@ -35,7 +37,7 @@ ROUTES = {
 
 
 class PathDispatcher:
-    """Send /v1/ and /metrics to the proxy and everything else to Django."""
+    """Send /v1/, /metrics and /readyz to the proxy and everything else to Django."""
 
     def __init__(self, *, proxy, fallback):
         self.proxy = proxy
@@ -46,6 +48,8 @@ class PathDispatcher:
             return await self.proxy(scope, receive, send)
         if scope["path"] == "/metrics":
             return await self.proxy.metrics(scope, receive, send)
+        if scope["path"] == "/readyz":
+            return await self.proxy.readyz(scope, receive, send)
         return await self.fallback(scope, receive, send)
 
 
@@ -91,6 +95,11 @@ class ProxyApplication:
             return
         body, content_type = self.runtime.metrics.render()
         await responder.send_bytes(200, body, content_type=content_type)
+
+    async def readyz(self, scope, receive, send):
+        """Report readiness, including whether this process had to switch its semantic cache off."""
+        status, body = await readiness(semantic_cache_off_reason=self.runtime.semantic.off_reason)
+        await Responder(send).json(status, orjson.dumps(body))
 
     async def __call__(self, scope, receive, send):
         route = ROUTES.get((scope["method"], scope["path"].rstrip("/")))

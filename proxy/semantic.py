@@ -7,6 +7,7 @@ import logging
 
 import orjson
 from django.conf import settings
+from django.db import DatabaseError
 
 from cachestore import selectors
 from proxy.cache import CachedAnswer
@@ -34,7 +35,39 @@ def _fingerprint(text, secret):
     return fingerprint(text, secret=secret.encode())
 
 
+def describe_vector_failure(action, error):
+    """Name a failed vector statement by its error class and SQLSTATE, never by its message.
+
+    PostgreSQL's messages can quote the row being written (the stored answer), which no log may hold.
+    """
+    sqlstate = getattr(error.__cause__, "sqlstate", None) or "none"
+    return f"{action} failed: {type(error).__name__} (SQLSTATE {sqlstate})"
+
+
 class SemanticCache:
+    """Semantic look-ups of one process; a failing vector extension switches them off for the process."""
+
+    def __init__(self):
+        self.off_reason = None
+
+    @property
+    def available(self):
+        return self.off_reason is None
+
+    def switch_off(self, reason):
+        """Stop semantic look-ups and vector writes in this process, logging why once.
+
+        A broken pgvector (a build for a CPU this one is not) kills the database backend on each
+        vector statement; trying again on every request would take every other connection down with it.
+        """
+        if self.off_reason is None:
+            self.off_reason = reason
+            logger.error("semantic cache switched off for this process: %s", reason)
+
+    def switch_on(self):
+        """Allow semantic look-ups again (after the database was repaired, or between tests)."""
+        self.off_reason = None
+
     async def prepare(self, ctx, cache_plan):
         """Compute the embedding and the keyed fingerprint of the plan's query text."""
         loop = asyncio.get_running_loop()
@@ -80,12 +113,17 @@ class SemanticCache:
             logger.warning("semantic cache: could not embed the query", exc_info=True)
             cache_plan.semantic = False
             return None
-        candidates = await in_db_thread(
-            selectors.cache_entry_find_similar,
-            workspace_id=ctx.key_record.workspace_id,
-            context_hash=cache_plan.context_hash,
-            embedding=cache_plan.embedding,
-        )
+        try:
+            candidates = await in_db_thread(
+                selectors.cache_entry_find_similar,
+                workspace_id=ctx.key_record.workspace_id,
+                context_hash=cache_plan.context_hash,
+                embedding=cache_plan.embedding,
+            )
+        except DatabaseError as error:
+            self.switch_off(describe_vector_failure("vector search", error))
+            cache_plan.semantic = False
+            return None
         match = best_match(Fingerprint.from_json(cache_plan.fingerprint), candidates, threshold=cache_plan.threshold)
         if match is None:
             return None

@@ -16,12 +16,46 @@ import pytest
 # Travels through tests as the provider key; it must never reach a log line or a database row.
 PROVIDER_KEY_CANARY = "sk-canary-" + secrets.token_hex(12)
 QUICK_LOG_FLUSH_SECONDS = 0.05
+TEST_DATABASES = pytest.StashKey[tuple]()
 
 
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """Create (or reuse) the test database before the first test, outside every per-test timeout.
+
+    Migrating a new test database takes over a minute of CPU (dj-stripe's migrations alone ~70 s);
+    inside the first test's 120 s timeout a busy machine ended the run before any test ran.
+    """
+    config = session.config
+    if config.option.collectonly or not any("django_db_setup" in item.fixturenames for item in session.items):
+        return
+    from django.test.utils import setup_databases
+    from pytest_django.plugin import blocking_manager_key
+
+    keep = config.getoption("reuse_db") and not config.getoption("create_db")
+    with config.stash[blocking_manager_key].unblock():
+        databases = setup_databases(verbosity=config.option.verbose, interactive=False, keepdb=keep)
+    config.stash[TEST_DATABASES] = (databases, keep)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_db_blocker):
+    """The test database that pytest_runtestloop set up; dropped at the end unless it is reused."""
+    if TEST_DATABASES not in request.config.stash:
+        raise RuntimeError("the test database was not set up before the tests ran")
+    yield
+    databases, keep = request.config.stash[TEST_DATABASES]
+    if not keep:
+        from django.test.utils import teardown_databases
+
+        with django_db_blocker.unblock():
+            teardown_databases(databases, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session")

