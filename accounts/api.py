@@ -3,8 +3,6 @@
 Signed-in users only (Django session). Roles and what a stranger sees: accounts.permissions.
 """
 
-import json
-
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse, StreamingHttpResponse
 from ninja import Router, Status
@@ -13,8 +11,16 @@ from ninja.security import django_auth
 
 from accounts import selectors, services
 from accounts.permissions import ANY_MEMBER, MANAGERS, OWNERS, workspace_for
-from accounts.schemas import ApiKeyCreatedOut, ApiKeyCreateIn, ApiKeyOut, SettingsChangeIn, WorkspaceOut
-from accounts.workspace_options import InvalidOption, describe, parse_assignments
+from accounts.schemas import (
+    ApiKeyCreatedOut,
+    ApiKeyCreateIn,
+    ApiKeyOut,
+    SettingsChangeIn,
+    SettingsOut,
+    WorkspaceExportOut,
+    WorkspaceOut,
+)
+from accounts.workspace_options import InvalidOption, describe, validate_changes
 
 router = Router(auth=django_auth, tags=["workspaces"])
 
@@ -54,30 +60,22 @@ def api_key_revoke(request, workspace_id: int, key_id: int):
     return services.api_key_revoke(api_key=api_key)
 
 
-@router.get("/workspaces/{workspace_id}/settings", response=dict, summary="The workspace's options")
+@router.get("/workspaces/{workspace_id}/settings", response=SettingsOut, summary="The workspace's options")
 def settings_read(request, workspace_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=ANY_MEMBER)
     return describe(selectors.workspace_settings_of(workspace=workspace))
 
 
-@router.patch("/workspaces/{workspace_id}/settings", response=dict, summary="Change some of the workspace's options")
+@router.patch(
+    "/workspaces/{workspace_id}/settings", response=SettingsOut, summary="Change some of the workspace's options"
+)
 def settings_change(request, workspace_id: int, payload: SettingsChangeIn):
     workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
-    assignments = [f"{name}={_as_option_text(value)}" for name, value in payload.model_dump(exclude_none=True).items()]
     try:
-        changes = parse_assignments(assignments)
+        changes = validate_changes(payload.model_dump(exclude_none=True))
     except InvalidOption as error:
         raise HttpError(400, str(error)) from None
     return describe(services.workspace_settings_update(workspace=workspace, changes=changes))
-
-
-def _as_option_text(value):
-    """Write a JSON value the way the `--set KEY=VALUE` parsers read it."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return str(value)
 
 
 async def _streamed_from_db_thread(chunks):
@@ -87,7 +85,13 @@ async def _streamed_from_db_thread(chunks):
         yield chunk
 
 
-@router.get("/workspaces/{workspace_id}/export", summary="Export everything stored for a workspace (JSON)")
+@router.get(
+    "/workspaces/{workspace_id}/export",
+    response=WorkspaceExportOut,
+    summary="Export everything stored for a workspace (JSON)",
+    # Streamed as it is read: the schema describes the document, nothing validates it on the way out.
+    description="A download, streamed as it is read from the database.",
+)
 def workspace_export(request, workspace_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
     response = StreamingHttpResponse(
@@ -98,7 +102,9 @@ def workspace_export(request, workspace_id: int):
     return response
 
 
-@router.delete("/workspaces/{workspace_id}", summary="Delete a workspace and everything stored for it")
+@router.delete(
+    "/workspaces/{workspace_id}", response={204: None}, summary="Delete a workspace and everything stored for it"
+)
 def workspace_delete(request, workspace_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=OWNERS)
     services.workspace_delete(workspace=workspace)

@@ -3,7 +3,20 @@
 from datetime import datetime
 from typing import Literal
 
-from ninja import Field, Schema
+from ninja import Field, ModelSchema, Schema
+
+from accounts.models import WorkspaceSettings
+from analytics.models import RequestLog
+from analytics.selectors import EXPORTED_REQUEST_LOG_FIELDS
+from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
+from cachestore.selectors import (
+    EXPORTED_CACHE_ENTRY_FIELDS,
+    EXPORTED_COMPRESSED_PROMPT_FIELDS,
+    EXPORTED_SUMMARY_FIELDS,
+)
+
+# A model name, or (aliases and fallbacks set by the commands may hold either) a list of them.
+ModelNames = str | list[str]
 
 
 class WorkspaceOut(Schema):
@@ -54,3 +67,90 @@ class SettingsChangeIn(Schema):
     summary_keep_recent_turns: int | None = None
     provider_prompt_cache: bool | None = None
     retention_days: int | None = None
+
+
+class SettingsOut(Schema):
+    """Every option of the workspace by its option name, the operator-only ones included."""
+
+    cache: Literal["off", "exact", "semantic"]
+    cache_ttl: int
+    semantic_threshold: float
+    routing: bool
+    cheap_model: str
+    strong_model: str
+    aliases: dict[str, ModelNames]
+    fallbacks: dict[str, ModelNames]
+    compression: bool
+    summaries: bool
+    summary_trigger_tokens: int
+    summary_keep_recent_turns: int
+    provider_prompt_cache: bool
+    operator_keys: bool
+    rate_limit_per_minute: int
+    retention_days: int
+
+
+class ExportedWorkspace(Schema):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class ExportedSettings(ModelSchema):
+    """The stored settings by model field name (`cache_mode`, not the option name `cache`)."""
+
+    class Meta:
+        model = WorkspaceSettings
+        exclude = ["workspace", "updated_at"]
+
+
+class ExportedMember(Schema):
+    role: str
+    created_at: datetime
+    email: str
+
+
+class ExportedApiKey(Schema):
+    preview: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_by_email: str | None
+
+
+class ExportedRequestLog(ModelSchema):
+    class Meta:
+        model = RequestLog
+        fields = list(EXPORTED_REQUEST_LOG_FIELDS)
+
+
+class ExportedCacheEntry(ModelSchema):
+    class Meta:
+        model = CacheEntry
+        fields = list(EXPORTED_CACHE_ENTRY_FIELDS)
+
+
+class ExportedConversationSummary(ModelSchema):
+    class Meta:
+        model = ConversationSummary
+        fields = list(EXPORTED_SUMMARY_FIELDS)
+
+
+class ExportedCompressedPrompt(ModelSchema):
+    class Meta:
+        model = CompressedPrompt
+        fields = list(EXPORTED_COMPRESSED_PROMPT_FIELDS)
+
+
+class WorkspaceExportOut(Schema):
+    """Everything stored for a workspace. Describes the streamed download; nothing validates it on the way out."""
+
+    workspace: ExportedWorkspace
+    settings: ExportedSettings
+    members: list[ExportedMember]
+    api_keys: list[ExportedApiKey]
+    request_logs: list[ExportedRequestLog]
+    cache_entries: list[ExportedCacheEntry]
+    conversation_summaries: list[ExportedConversationSummary]
+    compressed_prompts: list[ExportedCompressedPrompt]

@@ -8,60 +8,22 @@ from django.forms.models import model_to_dict
 
 from accounts import keys
 from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
+from analytics import selectors as analytics_selectors
+from cachestore import selectors as cache_selectors
 
 EXPORT_CHUNK_ROWS = 1000
 EXPORT_CHUNK_BYTES = 1024 * 1024
 # Rows fetched from the database at a time; cached answers can weigh tens of kilobytes each.
 EXPORT_FETCH_ROWS = 200
-# What an export holds of each stored kind of row: the user's own data, never a key's hash or
-# salt, and not the keyed hashes and vectors that only serve look-ups.
-EXPORTED_REQUEST_LOG_FIELDS = (
-    "request_id",
-    "endpoint",
-    "model_requested",
-    "model_used",
-    "provider",
-    "stream",
-    "status_code",
-    "error_type",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "cache_write_tokens",
-    "usage_estimated",
-    "cost_usd",
-    "saved_usd",
-    "savings",
-    "cache_status",
-    "total_ms",
-    "first_byte_ms",
-    "overhead_ms",
-    "client_ip",
-    "route_reason",
-    "created_at",
+# The export's sections after the workspace's own rows, in document order. The app owning each kind
+# of row reads it and picks its fields: the user's data, not the keyed hashes and vectors that only
+# serve look-ups.
+EXPORT_SECTIONS = (
+    ("request_logs", analytics_selectors.request_log_export_rows),
+    ("cache_entries", cache_selectors.cache_entry_export_rows),
+    ("conversation_summaries", cache_selectors.conversation_summary_export_rows),
+    ("compressed_prompts", cache_selectors.compressed_prompt_export_rows),
 )
-EXPORTED_CACHE_ENTRY_FIELDS = (
-    "kind",
-    "model",
-    "provider",
-    "response",
-    "usage",
-    "cost_usd",
-    "created_at",
-    "expires_at",
-    "hit_count",
-    "last_hit_at",
-)
-EXPORTED_SUMMARY_FIELDS = (
-    "summary_text",
-    "messages_summarised",
-    "tokens_before",
-    "tokens_after",
-    "model",
-    "cost_usd",
-    "created_at",
-)
-EXPORTED_COMPRESSED_PROMPT_FIELDS = ("compressed_text", "tokens_before", "tokens_after", "created_at")
 
 
 @dataclass(frozen=True)
@@ -154,11 +116,9 @@ def membership_find(*, user, workspace_id):
 
 def workspace_export_chunks(*, workspace):
     """Yield one JSON document, in pieces of bytes, holding everything stored for the workspace."""
-    from analytics.models import RequestLog
-    from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
-
     workspace_settings = model_to_dict(workspace_settings_of(workspace=workspace), exclude=["workspace"])
     members = Membership.objects.filter(workspace=workspace).values("role", "created_at", email=F("user__email"))
+    # Never a key's hash or salt.
     api_keys = ApiKey.objects.filter(workspace=workspace).values(
         "preview", "name", "created_at", "last_used_at", "revoked_at", created_by_email=F("created_by__email")
     )
@@ -169,15 +129,9 @@ def workspace_export_chunks(*, workspace):
         "api_keys": list(api_keys),
     }
     yield orjson.dumps(head, default=str)[:-1]  # the object stays open for the lists that follow
-    sections = (
-        ("request_logs", RequestLog, EXPORTED_REQUEST_LOG_FIELDS),
-        ("cache_entries", CacheEntry, EXPORTED_CACHE_ENTRY_FIELDS),
-        ("conversation_summaries", ConversationSummary, EXPORTED_SUMMARY_FIELDS),
-        ("compressed_prompts", CompressedPrompt, EXPORTED_COMPRESSED_PROMPT_FIELDS),
-    )
-    for name, model, fields in sections:
+    for name, rows_of in EXPORT_SECTIONS:
         yield b', "' + name.encode() + b'": ['
-        rows = model.objects.filter(workspace=workspace).order_by("pk").values(*fields)
+        rows = rows_of(workspace_id=workspace.pk)
         pending, pending_bytes, separator = [], 0, b""
         for row in rows.iterator(chunk_size=EXPORT_FETCH_ROWS):
             pending.append(orjson.dumps(row, default=str))
@@ -196,3 +150,4 @@ def api_key_get_by_id_or_preview(*, identifier):
     if str(identifier).isdigit():
         condition |= Q(pk=int(identifier))
     return ApiKey.objects.get(condition)
+

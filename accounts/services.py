@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import keys
+from accounts import keys, signals
 from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
 
 logger = logging.getLogger(__name__)
@@ -70,10 +70,11 @@ def workspace_delete(*, workspace):
     """Delete a workspace: keys revoked, members, settings and cached answers gone now; the rest in the purge.
 
     Proxies stop accepting the revoked keys within OPTERA_KEY_CACHE_SECONDS, as after any
-    revocation. The key rows themselves go with the request logs in the purge task: deleting them
-    here would first rewrite every log row's key reference (ON DELETE SET NULL) inside this request.
+    revocation. The key rows themselves go with the request logs in the purge: deleting them here
+    would first rewrite every log row's key reference (ON DELETE SET NULL) inside this request.
+    Once committed, `workspace_deleted` is sent and the purge task enqueued
+    (`accounts.tasks.workspace_purge_enqueue`); a purge that is lost is done by the hourly sweep.
     """
-    from accounts import tasks
     from cachestore import services as cache_services
 
     with transaction.atomic():
@@ -84,17 +85,10 @@ def workspace_delete(*, workspace):
         ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).update(revoked_at=now)
         Membership.objects.filter(workspace=workspace).delete()
         WorkspaceSettings.objects.filter(workspace=workspace).delete()
-        transaction.on_commit(lambda: _enqueue_purge(tasks, workspace.pk))
+        transaction.on_commit(lambda: signals.workspace_deleted.send(sender=Workspace, workspace_id=workspace.pk))
     # After the commit, so each batch commits on its own instead of one transaction holding every
     # row lock; once deleted_at is set nothing new is cached, and the purge repeats this anyway.
     cache_services.workspace_cache_forget(workspace_id=workspace.pk, hot_tier=False)
-
-
-def _enqueue_purge(tasks, workspace_id):
-    try:
-        tasks.workspace_purge.delay(workspace_id)
-    except Exception:  # the broker being down must not fail the deletion; the hourly sweep purges it
-        logger.warning("workspace %s: purge not enqueued", workspace_id, exc_info=True)
 
 
 def workspace_purge(*, workspace_id):
@@ -118,3 +112,4 @@ def workspaces_purge_deleted():
             workspace_purge(workspace_id=workspace_id)
         except Exception:  # one workspace's failure must not hold up the others; the next sweep retries
             logger.warning("workspace %s: purge failed, retried in the next sweep", workspace_id, exc_info=True)
+

@@ -3,21 +3,21 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.security import django_auth
-from pydantic import Field
 
 from accounts.permissions import ANY_MEMBER, workspace_for
 from analytics import selectors
+from analytics.schemas import UsageOut, UsageQuery
 
 router = Router(auth=django_auth, tags=["usage"])
 
 
-class UsageQuery(Schema):
-    days: int = Field(30, ge=1, le=366, description="how many days back, up to now")
-
-
-@router.get("/workspaces/{workspace_id}/usage", summary="Spend and savings by kind, cache status, model and day")
+@router.get(
+    "/workspaces/{workspace_id}/usage",
+    response=UsageOut,
+    summary="Spend and savings by kind, cache status, model and day",
+)
 def workspace_usage(request, workspace_id: int, filters: Query[UsageQuery]):
     workspace = workspace_for(request.user, workspace_id, roles=ANY_MEMBER)
     since = timezone.now() - timedelta(days=filters.days)

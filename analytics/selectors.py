@@ -8,6 +8,34 @@ from django.utils import timezone
 from analytics.models import ModelPrice, RequestLog
 from analytics.pricing import Price
 
+# What a workspace export holds of a request log: everything but the keyed prompt hash, which only
+# serves grouping and means nothing outside this database.
+EXPORTED_REQUEST_LOG_FIELDS = (
+    "request_id",
+    "endpoint",
+    "model_requested",
+    "model_used",
+    "provider",
+    "stream",
+    "status_code",
+    "error_type",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "usage_estimated",
+    "cost_usd",
+    "saved_usd",
+    "savings",
+    "cache_status",
+    "total_ms",
+    "first_byte_ms",
+    "overhead_ms",
+    "client_ip",
+    "route_reason",
+    "created_at",
+)
+
 
 def model_prices_current(*, now=None):
     """Return {(provider, model): Price} for the prices valid now."""
@@ -60,3 +88,9 @@ def _savings_by_kind(*, workspace_id, since):
             [workspace_id, since],
         )
         return {kind: total for kind, total in cursor.fetchall()}
+
+
+def request_log_export_rows(*, workspace_id):
+    """Return the workspace's request logs as dicts of their exported fields, by id (a lazy query)."""
+    return RequestLog.objects.filter(workspace_id=workspace_id).order_by("pk").values(*EXPORTED_REQUEST_LOG_FIELDS)
+

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from proxy.routing_classifier import (  # noqa: E402
+from proxy.shape.routing_classifier import (  # noqa: E402
     BIAS,
     CUES,
     LARGE,

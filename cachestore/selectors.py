@@ -7,6 +7,30 @@ from pgvector.django import CosineDistance
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
 SEMANTIC_CANDIDATES = 3
+# What a workspace export holds of each kind of stored row: the answers, summaries and prompts
+# themselves, not the keyed hashes and vectors that only serve look-ups.
+EXPORTED_CACHE_ENTRY_FIELDS = (
+    "kind",
+    "model",
+    "provider",
+    "response",
+    "usage",
+    "cost_usd",
+    "created_at",
+    "expires_at",
+    "hit_count",
+    "last_hit_at",
+)
+EXPORTED_SUMMARY_FIELDS = (
+    "summary_text",
+    "messages_summarised",
+    "tokens_before",
+    "tokens_after",
+    "model",
+    "cost_usd",
+    "created_at",
+)
+EXPORTED_COMPRESSED_PROMPT_FIELDS = ("compressed_text", "tokens_before", "tokens_after", "created_at")
 
 
 def cache_entry_find_exact(*, workspace_id, key_hash, now=None):
@@ -52,3 +76,23 @@ def conversation_summary_find_longest(*, workspace_id, prefix_hashes):
 
 def compressed_prompt_find(*, workspace_id, prompt_hash):
     return CompressedPrompt.objects.filter(workspace_id=workspace_id, prompt_hash=prompt_hash).first()
+
+
+def cache_entry_export_rows(*, workspace_id):
+    """Return the workspace's cached answers as dicts of their exported fields, by id (a lazy query)."""
+    return CacheEntry.objects.filter(workspace_id=workspace_id).order_by("pk").values(*EXPORTED_CACHE_ENTRY_FIELDS)
+
+
+def conversation_summary_export_rows(*, workspace_id):
+    """Return the workspace's conversation summaries as dicts of their exported fields, by id (a lazy query)."""
+    return ConversationSummary.objects.filter(workspace_id=workspace_id).order_by("pk").values(*EXPORTED_SUMMARY_FIELDS)
+
+
+def compressed_prompt_export_rows(*, workspace_id):
+    """Return the workspace's compressed prompts as dicts of their exported fields, by id (a lazy query)."""
+    return (
+        CompressedPrompt.objects.filter(workspace_id=workspace_id)
+        .order_by("pk")
+        .values(*EXPORTED_COMPRESSED_PROMPT_FIELDS)
+    )
+

@@ -1,12 +1,12 @@
 """Writes of cache entries: store, count hits, expire, forget a workspace."""
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from cachestore import keys
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
+from optera.clients import BATCH, redis_client
 from optera.db.batches import delete_in_batches
 
 EXPIRY_BATCH_SIZE = 2000
@@ -97,11 +97,9 @@ def workspace_cache_forget(*, workspace_id, hot_tier=True, batch_size=EXPIRY_BAT
 
 def _forget_hot_tier(workspace_id):
     """Delete the workspace's answers from Redis; return how many keys went."""
-    if not settings.REDIS_URL:
+    client = redis_client(BATCH)
+    if client is None:
         return 0
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
     deleted = 0
     try:
         batch = []

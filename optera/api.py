@@ -1,6 +1,7 @@
 """The management API: one NinjaAPI, one router per app, OpenAPI docs at /api/docs.
 
-Errors come in the same shape as the /v1 surface: {"error": {"message", "type", "code", "param"}}.
+Errors come in the same shape, and with the same type for a status, as on the /v1 surface: both
+are built by proxy.errors.openai_error_body.
 """
 
 import logging
@@ -11,8 +12,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as accounts_router
 from analytics.api import router as analytics_router
-
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found"}
+from proxy.errors import openai_error_body
 
 logger = logging.getLogger(__name__)
 api = NinjaAPI(title="Optera management API", version="1", urls_namespace="api")
@@ -21,8 +21,7 @@ api.add_router("/", analytics_router)
 
 
 def error_response(request, status, message, *, code=None):
-    body = {"error": {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "code": code, "param": None}}
-    return api.create_response(request, body, status=status)
+    return api.create_response(request, openai_error_body(status, message, code=code), status=status)
 
 
 @api.exception_handler(HttpError)

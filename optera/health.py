@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.http import JsonResponse
 
+from optera.clients import PROBE, redis_client
+
 
 async def healthz(request):
     """Answer while the process serves requests; touches nothing else."""
@@ -21,9 +23,7 @@ def _check_database():
 
 
 def _check_redis():
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    client = redis_client(PROBE)
     try:
         client.ping()
     finally:

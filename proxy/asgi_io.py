@@ -1,6 +1,7 @@
 """Reading requests and writing responses on raw ASGI, with no framework in between."""
 
 import asyncio
+import contextlib
 
 import orjson
 
@@ -55,6 +56,7 @@ class Responder:
     def __init__(self, send):
         self._send = send
         self.started = False
+        self.finished = False
         self.status = None
 
     async def json(self, status, body, headers=()):
@@ -62,6 +64,7 @@ class Responder:
             status, JSON_HEADERS + encode_headers(headers) + [(b"content-length", str(len(body)).encode())]
         )
         await self._send({"type": "http.response.body", "body": body})
+        self.finished = True
 
     async def send_bytes(self, status, body, *, content_type):
         """Send a whole non-JSON body (the metrics exposition, a plain-text refusal)."""
@@ -69,6 +72,7 @@ class Responder:
             status, [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
         )
         await self._send({"type": "http.response.body", "body": body})
+        self.finished = True
 
     async def start(self, status, raw_headers):
         self.started = True
@@ -83,6 +87,25 @@ class Responder:
 
     async def finish(self):
         await self._send({"type": "http.response.body", "body": b""})
+        self.finished = True
+
+
+@contextlib.asynccontextmanager
+async def cancel_on_disconnect(receive):
+    """Cancel the current task if the client disconnects inside this block (call after the body is read)."""
+    watcher = asyncio.ensure_future(_wait_for_disconnect(receive, asyncio.current_task()))
+    try:
+        yield
+    finally:
+        watcher.cancel()
+
+
+async def _wait_for_disconnect(receive, task):
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            task.cancel()
+            return
 
 
 def parse_json_object(body):

@@ -1,4 +1,7 @@
-"""Errors the proxy answers with, in OpenAI's shape on /v1 and Anthropic's on /v1/messages."""
+"""Errors the proxy answers with, in OpenAI's shape on /v1 and Anthropic's on /v1/messages.
+
+The management API (/api) answers in the same OpenAI shape, built by the same `openai_error_body`.
+"""
 
 import orjson
 
@@ -31,6 +34,18 @@ ANTHROPIC_TYPE_BY_STATUS = {
 }
 
 
+def openai_error_type(status):
+    """Return OpenAI's error type for an HTTP status; a status missing from the table is the client's fault."""
+    return OPENAI_TYPE_BY_STATUS.get(status, "invalid_request_error")
+
+
+def openai_error_body(status, message, *, code=None, param=None, error_type=None):
+    """Return OpenAI's error object, {"error": {"message", "type", "param", "code"}}, typed by status unless given."""
+    return {
+        "error": {"message": message, "type": error_type or openai_error_type(status), "param": param, "code": code}
+    }
+
+
 class ProxyError(Exception):
     """A request that ends in an error response; `headers` go out with it (e.g. Retry-After)."""
 
@@ -40,12 +55,12 @@ class ProxyError(Exception):
         self.message = message
         self.code = code
         self.param = param
-        self.error_type = error_type or OPENAI_TYPE_BY_STATUS.get(status, "invalid_request_error")
+        self.error_type = error_type or openai_error_type(status)
         self.headers = headers or []
 
     def openai_body(self):
         return orjson.dumps(
-            {"error": {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}}
+            openai_error_body(self.status, self.message, code=self.code, param=self.param, error_type=self.error_type)
         )
 
     def anthropic_body(self):

@@ -2,65 +2,86 @@
 
 import asyncio
 import logging
-import time
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from proxy.accounting import LogWriter, PriceBook
-from proxy.auth import KeyCache
-from proxy.cache import ResponseCache
-from proxy.compression import PromptCompressor
-from proxy.feed import RequestFeed
-from proxy.metrics import ProxyMetrics
-from proxy.ratelimit import RateLimiter
-from proxy.semantic import SemanticCache
-from proxy.summaries import SummaryEngine
-from proxy.upstream import UpstreamClient
+from proxy.account.feed import RequestFeed
+from proxy.account.log_writer import LogWriter
+from proxy.account.metrics import ProxyMetrics
+from proxy.account.prices import PriceBook
+from proxy.admit.credentials import KeyCache
+from proxy.admit.limits import RateLimiter
+from proxy.forward.upstream import UpstreamClient
+from proxy.lookup.exact import ResponseCache
+from proxy.lookup.semantic import SemanticCache
+from proxy.lookup.single_flight import SingleFlight
+from proxy.memo import BoundedMemo
+from proxy.shape.compression import PromptCompressor
+from proxy.shape.summaries import SummaryEngine
 
 KEY_USE_REPORT_SECONDS = 60
+# At shutdown, background work (cache stores, accounting) gets this long to finish before it is cancelled.
+SHUTDOWN_GRACE_SECONDS = 5
 logger = logging.getLogger(__name__)
+
+
+class BackgroundTasks:
+    """Every task that outlives its request: kept so it is not collected, awaited or cancelled at shutdown."""
+
+    def __init__(self):
+        self._tasks = set()
+
+    def spawn(self, coroutine):
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, *, timeout):
+        """Wait up to `timeout` seconds for the running tasks, then cancel what is left."""
+        pending = set(self._tasks)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
 
 class ProxyRuntime:
     def __init__(self):
+        self.background = BackgroundTasks()
         self.keys = KeyCache()
         self.rate_limiter = RateLimiter()
         self.upstream = UpstreamClient()
-        self.prices = PriceBook()
+        self.prices = PriceBook(self.background)
         self.metrics = ProxyMetrics()
-        self.feed = RequestFeed(self.run_in_background)
-        self.logs = LogWriter(on_record=self._record_finished)
-        self.cache = ResponseCache()
+        self.feed = RequestFeed(self.background)
+        self.logs = LogWriter(self.background)
+        self.cache = ResponseCache(self.background)
+        self.flights = SingleFlight(self.cache, self.background)
         self.semantic = SemanticCache()
         self.summaries = SummaryEngine()
         self.compressor = PromptCompressor()
-        self._key_use_reported = {}
-        self._background = set()
+        self._key_use_reported = BoundedMemo(ttl_seconds=KEY_USE_REPORT_SECONDS)
 
     async def close(self):
-        """Write buffered logs and close the upstream connections."""
-        await self.logs.flush()
+        """Finish background work, write buffered logs and close the upstream connections."""
+        await self.background.drain(timeout=SHUTDOWN_GRACE_SECONDS)
+        await self.logs.close()
         await self.upstream.close()
 
-    def _record_finished(self, record):
-        """Count a finished request and show it on its workspace's live feed."""
-        self.metrics.observe(record)
-        self.feed.publish(record)
-
     def run_in_background(self, coroutine):
-        """Start a task that outlives the request; keep a reference so it is not collected."""
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
+        """Start a task that outlives the request (kept, and awaited or cancelled at shutdown)."""
+        return self.background.spawn(coroutine)
 
     def note_key_used(self, api_key_id):
         """Tell the worker a key was used, at most once a minute per key (a task, off the request path)."""
-        now = time.monotonic()
-        if now - self._key_use_reported.get(api_key_id, -KEY_USE_REPORT_SECONDS) < KEY_USE_REPORT_SECONDS:
+        if api_key_id in self._key_use_reported:
             return
-        self._key_use_reported[api_key_id] = now
+        self._key_use_reported.put(api_key_id, True)
         self.run_in_background(self._enqueue_key_used(api_key_id, timezone.now().isoformat()))
 
     async def _enqueue_key_used(self, api_key_id, used_at):

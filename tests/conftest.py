@@ -33,7 +33,7 @@ def pytest_runtestloop(session):
     inside the first test's 120 s timeout a busy machine ended the run before any test ran.
     """
     config = session.config
-    if config.option.collectonly or not any("django_db_setup" in item.fixturenames for item in session.items):
+    if config.option.collectonly or not any(_needs_database(item) for item in session.items):
         return
     from django.test.utils import setup_databases
     from pytest_django.plugin import blocking_manager_key
@@ -42,6 +42,11 @@ def pytest_runtestloop(session):
     with config.stash[blocking_manager_key].unblock():
         databases = setup_databases(verbosity=config.option.verbose, interactive=False, keepdb=keep)
     config.stash[TEST_DATABASES] = (databases, keep)
+
+
+def _needs_database(item):
+    # A django_db marker asks for the database at run time, so it is not among the fixture names.
+    return "django_db_setup" in item.fixturenames or item.get_closest_marker("django_db") is not None
 
 
 @pytest.fixture(scope="session")
@@ -219,3 +224,40 @@ def seeded_prices(request):
 def _marked_transactional(request):
     marker = request.node.get_closest_marker("django_db")
     return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+
+
+@dataclass(frozen=True)
+class People:
+    """One workspace with an owner, an admin and a member, and an outsider with a workspace of their own."""
+
+    workspace: object
+    owner: object
+    admin: object
+    member: object
+    outsider: object
+    outsiders_workspace: object
+
+
+@pytest.fixture
+def people(db):
+    """The cast of every dashboard page test (in a rolled-back transaction: no live server needed)."""
+    from django.contrib.auth import get_user_model
+
+    from accounts import services
+    from accounts.models import Membership
+
+    user_model = get_user_model()
+
+    def person(email):
+        return user_model.objects.create_user(username=email, email=email, password="a long pass phrase 93")
+
+    acme = services.workspace_create(name="acme")
+    owner, admin, member = person("owner@acme.test"), person("admin@acme.test"), person("member@acme.test")
+    for user, role in ((owner, "owner"), (admin, "admin"), (member, "member")):
+        Membership.objects.create(user=user, workspace=acme, role=role)
+    globex = services.workspace_create(name="globex")
+    outsider = person("outsider@globex.test")
+    Membership.objects.create(user=outsider, workspace=globex, role="owner")
+    return People(
+        workspace=acme, owner=owner, admin=admin, member=member, outsider=outsider, outsiders_workspace=globex
+    )

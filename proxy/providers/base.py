@@ -1,6 +1,47 @@
-"""What every provider module offers the pipeline."""
+"""What every provider module offers the request path, and what it is given.
+
+A provider is a module in proxy/providers/ (registered in proxy/providers/__init__.py) with:
+
+- `NAME`: its name in model prefixes and in the request log ("openai", "anthropic");
+- `chat_request(body, *, model, provider_key, stream, cache_hints)`: an UpstreamRequest for an
+  OpenAI-format chat body; `cache_hints` (PromptCacheHints, or None when the workspace turned
+  provider prompt caching off) lets it help its own prompt cache;
+- `chat_response(raw, *, model)`: (bytes for the client, OpenAI chat.completion, OpenAI usage);
+- `StreamRelay(model=, include_usage=)`: turns its stream into OpenAI chunks as they arrive,
+  filling a StreamOutcome, with an `error_event(type, message)` for a stream that breaks off;
+- `error_body(status, raw)`: its error answer in OpenAI's error shape.
+"""
 
 from dataclasses import dataclass, field
+
+from cachestore import keys
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    provider: str
+    model: str
+    url: str
+    headers: dict
+    body: bytes
+
+
+@dataclass(frozen=True)
+class PromptCacheHints:
+    """What a provider may use to raise its prompt-cache hit rate, without learning anything of the prompt."""
+
+    workspace_id: int
+    cache_secret: str
+
+    def prefix_key(self, body):
+        """Return a key shared by this workspace's requests with the same system prompt (keyed, so opaque)."""
+        system = [
+            message.get("content")
+            for message in body.get("messages") or ()
+            if message.get("role") in ("system", "developer")
+        ]
+        system_prompt_hash = keys.prompt_hash(secret=self.cache_secret, body={"messages": system})
+        return f"optera-{self.workspace_id}-{system_prompt_hash[:16]}"
 
 
 @dataclass

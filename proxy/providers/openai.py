@@ -3,9 +3,8 @@
 import orjson
 from django.conf import settings
 
-from proxy.providers.base import StreamOutcome
-from proxy.sse import DONE_EVENT, EventSplitter, event_fields, openai_error_event
-from proxy.upstream import UpstreamRequest
+from proxy.providers.base import StreamOutcome, UpstreamRequest
+from proxy.providers.sse import DONE_EVENT, EventSplitter, event_fields, openai_error_event
 
 NAME = "openai"
 
@@ -26,9 +25,19 @@ def _request(path, body, *, model, provider_key, **overrides):
     )
 
 
-def chat_request(body, *, model, provider_key, stream):
-    """Build the upstream request: only the model and, for streams, include_usage change."""
+def chat_request(body, *, model, provider_key, stream, cache_hints=None):
+    """Build the upstream request: only the model, the prompt-cache key and, for streams, include_usage change.
+
+    OpenAI caches prompt prefixes of 1024+ tokens on its own; a `prompt_cache_key` steers requests
+    that share a prefix to the same cache machine, which raises the hit rate. Messages are never
+    reordered, since that could change the answer; OpenAI's format already puts the stable parts
+    (tools, then the system message) first.
+    """
     overrides = {}
+    if cache_hints is not None and not body.get("prompt_cache_key"):
+        # Workspace plus system prompt: requests that share a cacheable prefix share a key, while
+        # one tenant's traffic never piles onto another tenant's cache machine.
+        overrides["prompt_cache_key"] = cache_hints.prefix_key(body)
     if stream:
         # Usage arrives only when asked for; the client's own wish decides whether it sees that chunk.
         overrides["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}

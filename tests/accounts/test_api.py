@@ -1,9 +1,15 @@
 """The management API's workspace endpoints: workspaces, keys and settings, by role."""
 
+import io
+import json
+
 import openai
 import pytest
+from django.core.management import CommandError, call_command
 
 from accounts.models import ApiKey, WorkspaceSettings
+from accounts.workspace_options import OPTIONS
+from proxy.errors import ProxyError
 from tests.conftest import PROVIDER_KEY_CANARY
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -110,7 +116,7 @@ def test_another_users_workspace_is_not_found(client, tenants):
         patch_settings(client, globex, {"cache": "off"}),
         client.post(f"/api/workspaces/{globex.pk}/keys", {}, content_type="application/json"),
     ):
-        assert response.status_code == 404 and response.json()["error"]["type"] == "not_found"
+        assert response.status_code == 404 and response.json()["error"]["type"] == "invalid_request_error"
     assert WorkspaceSettings.objects.get(workspace=globex).cache_mode == "semantic"
 
 
@@ -118,6 +124,127 @@ def test_the_openapi_document_lists_every_endpoint(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     for path in ("/api/workspaces", "/api/workspaces/{workspace_id}/keys", "/api/workspaces/{workspace_id}/usage"):
         assert path in paths
+
+
+def test_every_endpoint_declares_its_answer_by_a_named_schema(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    operations = [(method, path, operation) for path, item in paths.items() for method, operation in item.items()]
+
+    for method, path, operation in operations:
+        successes = {status: answer for status, answer in operation["responses"].items() if status.startswith("2")}
+        if (method, path) == ("delete", "/api/workspaces/{workspace_id}"):
+            assert successes == {"204": {"description": "No Content"}}
+            continue
+        assert len(successes) == 1, (method, path)
+        schema = next(iter(successes.values()))["content"]["application/json"]["schema"]
+        named = schema.get("items", schema)
+        assert named.get("$ref", "").startswith("#/components/schemas/"), (method, path, schema)
+    assert len(operations) == 9
+
+
+def test_the_settings_answer_names_every_option(client, tenants):
+    acme = tenants.owner.workspace
+    client.force_login(tenants.owner.user)
+    every_option = {option.name for option in OPTIONS}
+
+    read = client.get(f"/api/workspaces/{acme.pk}/settings").json()
+    changed = patch_settings(client, acme, {"cache_ttl": 60}).json()
+
+    assert set(read) == set(changed) == every_option
+    assert read["operator_keys"] is False and read["rate_limit_per_minute"] == 600 and changed["cache_ttl"] == 60
+
+
+def test_an_api_error_has_the_shape_and_type_v1_gives_its_status(client, tenants):
+    acme, globex = tenants.owner.workspace, tenants.outsider.workspace
+    client.force_login(tenants.member.user)
+    responses = [
+        client.get(f"/api/workspaces/{globex.pk}/settings"),
+        patch_settings(client, acme, {"cache": "off"}),
+        client.get("/api/workspaces/acme/keys"),
+    ]
+    client.logout()
+    responses.append(client.get("/api/workspaces"))
+
+    assert [response.status_code for response in responses] == [404, 403, 400, 401]
+    for response in responses:
+        error = response.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"} and error["message"]
+        assert error["type"] == ProxyError(response.status_code, "on /v1").error_type
+
+
+def test_an_unexpected_failure_is_a_500_typed_as_on_v1(rf):
+    from optera.api import api
+
+    response = api.on_exception(rf.get("/api/workspaces"), RuntimeError("a bug"))
+
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"] == {
+        "message": "internal error",
+        "type": "server_error",
+        "param": None,
+        "code": "internal_error",
+    }
+
+
+@pytest.mark.parametrize(
+    "name, value, text",
+    [
+        ("cache_ttl", 0, "0"),
+        ("semantic_threshold", 1.5, "1.5"),
+        ("summary_trigger_tokens", 100, "100"),
+        ("retention_days", 4000, "4000"),
+        ("cheap_model", "   ", "   "),
+        ("fallbacks", {"gpt-4o": []}, '{"gpt-4o": []}'),
+        ("aliases", {"fast": "gpt-4o\u0007"}, '{"fast": "gpt-4o\\u0007"}'),
+    ],
+)
+def test_the_api_and_the_command_refuse_a_value_in_the_same_words(client, tenants, name, value, text):
+    acme = tenants.owner.workspace
+    client.force_login(tenants.owner.user)
+
+    refused = patch_settings(client, acme, {name: value})
+    with pytest.raises(CommandError) as command_refused:
+        call_command("workspace_settings", acme.name, "--set", f"{name}={text}", stdout=io.StringIO())
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == str(command_refused.value)
+    assert str(command_refused.value).startswith(f"{name}: ")
+
+
+def test_the_api_and_the_command_store_the_same_values(client, tenants):
+    acme, globex = tenants.owner.workspace, tenants.outsider.workspace
+    client.force_login(tenants.owner.user)
+    body = {
+        "cache": "exact",
+        "cache_ttl": 60,
+        "semantic_threshold": 0.9,
+        "routing": False,
+        "cheap_model": " gpt-4o-mini ",
+        "fallbacks": {"gpt-4o": ["claude-sonnet-4-5"]},
+        "summaries": True,
+    }
+    assignments = [
+        "cache=exact",
+        "cache_ttl=60",
+        "semantic_threshold=0.9",
+        "routing=off",
+        "cheap_model= gpt-4o-mini ",
+        'fallbacks={"gpt-4o": ["claude-sonnet-4-5"]}',
+        "summaries=on",
+    ]
+
+    assert patch_settings(client, acme, body).status_code == 200
+    call_command(
+        "workspace_settings", globex.name, *[f"--set={assignment}" for assignment in assignments], stdout=io.StringIO()
+    )
+
+    fields = [
+        field.name for field in WorkspaceSettings._meta.concrete_fields if field.name not in ("workspace", "updated_at")
+    ]
+    through_api = WorkspaceSettings.objects.filter(workspace=acme).values(*fields).get()
+    through_command = WorkspaceSettings.objects.filter(workspace=globex).values(*fields).get()
+    assert through_api == through_command
+    assert through_api["cheap_model"] == "gpt-4o-mini" and through_api["semantic_threshold"] == 0.9
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])

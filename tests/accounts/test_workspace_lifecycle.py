@@ -93,6 +93,17 @@ def hot_tier():
     client.close()
 
 
+@pytest.fixture
+def tasks_run_inline():
+    """Run each Celery task where it is enqueued, so a test sees its work as soon as the enqueuing call returns."""
+    from optera.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 def export(client, workspace):
     return client.get(f"/api/workspaces/{workspace.pk}/export")
 
@@ -143,9 +154,33 @@ def test_an_export_of_many_rows_is_one_valid_document(client, tenants):
     assert len(document["request_logs"]) == 2001 and document["cache_entries"] == []
 
 
+def test_the_export_is_the_document_its_openapi_schema_describes(client, tenants):
+    acme = tenants.owner.workspace
+    store_everything(acme, "acme")
+    client.force_login(tenants.owner.user)
+
+    document = json.loads(b"".join(export(client, acme)))
+    openapi = client.get("/api/openapi.json").json()
+
+    def named(schema):
+        return openapi["components"]["schemas"][schema["$ref"].rpartition("/")[2]]
+
+    answer = openapi["paths"]["/api/workspaces/{workspace_id}/export"]["get"]["responses"]["200"]
+    described = named(answer["content"]["application/json"]["schema"])
+    assert list(described["properties"]) == list(document)
+    for section, content in document.items():
+        declared = described["properties"][section]
+        row = content[0] if isinstance(content, list) else content
+        assert set(named(declared.get("items", declared))["properties"]) == set(row), section
+
+
 @pytest.mark.parametrize(
     "who, status, error_type",
-    [("member", 403, "permission_error"), ("outsider", 404, "not_found"), (None, 401, "authentication_error")],
+    [
+        ("member", 403, "permission_error"),
+        ("outsider", 404, "invalid_request_error"),
+        (None, 401, "authentication_error"),
+    ],
 )
 def test_export_and_delete_refuse_members_outsiders_and_strangers(client, tenants, who, status, error_type):
     acme = tenants.owner.workspace
@@ -214,6 +249,23 @@ def test_deleting_a_workspace_removes_its_keys_and_cache_at_once_and_its_logs_in
     assert ApiKey.objects.filter(workspace=globex).count() == 1
     with pytest.raises(cache_services.WorkspaceGone):  # and after the row is gone too
         store_late_answer(acme)
+
+
+@pytest.mark.parametrize("through", ["api", "command"])
+def test_deleting_a_workspace_enqueues_its_purge(client, tenants, tasks_run_inline, through):
+    acme, globex = tenants.owner.workspace, tenants.outsider.workspace
+    store_everything(acme, "acme")
+    store_everything(globex, "globex")
+
+    if through == "api":
+        client.force_login(tenants.owner.user)
+        assert client.delete(f"/api/workspaces/{acme.pk}").status_code == 204
+    else:
+        call_command("delete_workspace", "acme", "--yes", stdout=io.StringIO())
+
+    assert not Workspace.objects.filter(pk=acme.pk).exists()
+    assert not RequestLog.objects.filter(workspace_id=acme.pk).exists()
+    assert RequestLog.objects.filter(workspace=globex).count() == 1
 
 
 def test_the_hourly_sweep_purges_a_deletion_whose_task_was_lost(tenants):

@@ -64,3 +64,13 @@ def test_usage_refuses_strangers_and_bad_ranges(client, tenants):
     refused = client.get(f"/api/workspaces/{acme.pk}/usage?days=0")
     assert refused.status_code == 400 and "days" in refused.json()["error"]["message"]
     assert client.get(f"/api/workspaces/{acme.pk}/usage?days=ninety").status_code == 400
+
+
+def test_usage_of_a_workspace_without_requests_is_zeros_and_empty_lists(client, tenants):
+    client.force_login(tenants.member.user)
+
+    usage = client.get(f"/api/workspaces/{tenants.owner.workspace.pk}/usage").json()
+
+    assert usage["requests"] == usage["errors"] == usage["prompt_tokens"] == 0
+    assert usage["cost_usd"] == 0 and usage["saved_usd"] == 0  # the number 0, as before the answer had a schema
+    assert usage["savings_by_kind"] == usage["cache"] == {} and usage["by_model"] == usage["by_day"] == []

@@ -4,10 +4,8 @@ import json
 
 import pytest
 
-from proxy.providers.anthropic_translate import (
-    TranslationError,
-    chat_request_to_anthropic,
-)
+from proxy.providers.anthropic.errors import TranslationError
+from proxy.providers.anthropic.request import chat_request_to_anthropic
 from tests.proxy.translation_helpers import (
     EPHEMERAL,
     MODEL,

@@ -18,12 +18,9 @@ from pydantic import (
     TypeAdapter,
 )
 
-from proxy.providers.anthropic_translate import (
-    AnthropicStreamTranslator,
-    UpstreamStreamError,
-    anthropic_response_to_chat,
-    normalise_anthropic_usage,
-)
+from proxy.providers.anthropic.errors import UpstreamStreamError
+from proxy.providers.anthropic.response import anthropic_response_to_chat, normalise_anthropic_usage
+from proxy.providers.anthropic.stream import AnthropicStreamTranslator
 from tests.proxy.translation_helpers import (
     CREATED,
     MODEL,

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from analytics.pricing import Price
-from proxy.compression import cheaper_to_send
-from proxy.routing import Target
+from proxy.shape.compression import cheaper_to_send
+from proxy.shape.routing import Target
 
 
 @pytest.mark.parametrize(

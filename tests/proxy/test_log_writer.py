@@ -8,7 +8,9 @@ import pytest
 from django.db import connections, transaction
 
 from analytics.models import RequestLog
-from proxy.accounting import LogWriter, RequestRecord
+from proxy.account.log_writer import LogWriter
+from proxy.account.record import RequestRecord
+from proxy.runtime import BackgroundTasks
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +53,7 @@ def test_a_record_added_while_a_write_waits_is_written_too(tenants, settings):
     assert locked.wait(5)
 
     async def scenario():
-        writer = LogWriter()
+        writer = LogWriter(BackgroundTasks())
         writer.add(record(workspace, "req_first"))
         # Wait until the first flush is really blocked on the lock, however slow the machine.
         for _ in range(200):

@@ -10,8 +10,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from analytics.pricing import Usage
-from proxy.accounting import RequestRecord
-from proxy.metrics import MAX_MODEL_LABELS, OTHER_MODEL, ProxyMetrics
+from proxy.account.metrics import MAX_MODEL_LABELS, OTHER_MODEL, ProxyMetrics
+from proxy.account.record import RequestRecord
 from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 
 
@@ -126,8 +126,8 @@ def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
     import sys
 
     worker = (
-        "import time, django; django.setup(); from proxy.accounting import RequestRecord; "
-        "from proxy.metrics import ProxyMetrics; "
+        "import time, django; django.setup(); from proxy.account.record import RequestRecord; "
+        "from proxy.account.metrics import ProxyMetrics; "
         "m = ProxyMetrics(); "
         "[m.observe(RequestRecord(request_id='r', endpoint='embeddings', started=time.perf_counter(), "
         "provider='openai', model_used='text-embedding-3-small', status_code=200)) for _ in range(3)]; "

@@ -1,16 +1,18 @@
-"""Tests for the provider prompt-cache hints (pure functions, no I/O)."""
+"""Tests for the provider prompt-cache hints and their pricing (no I/O)."""
 
 import copy
 
+import orjson
 import pytest
 
-from proxy.prompt_cache import (
+from proxy.account.prices import provider_cache_saving_usd
+from proxy.providers import openai
+from proxy.providers.anthropic.cache_hints import (
     MAX_BREAKPOINTS,
     add_anthropic_breakpoints,
     min_cacheable_tokens,
-    openai_cache_hints,
-    provider_cache_saving_usd,
 )
+from proxy.providers.base import PromptCacheHints
 
 SONNET = "claude-sonnet-4-5"
 EPHEMERAL = {"type": "ephemeral"}
@@ -389,22 +391,39 @@ def test_short_tools_get_no_marker_of_their_own():
     assert ("tools", 0) not in marker_paths(add(body))
 
 
-def test_openai_hint_sets_a_stable_prompt_cache_key():
-    body = {"model": "gpt-4o", "messages": [{"role": "system", "content": "Be brief."}]}
+def openai_upstream_body(body, *, cache_hints):
+    request = openai.chat_request(body, model="gpt-4o", provider_key="sk-test", stream=False, cache_hints=cache_hints)
+    return orjson.loads(request.body)
 
-    result = openai_cache_hints(body, workspace_id=42, system_prompt_hash="ab" * 32)
 
-    assert result["prompt_cache_key"] == "optera-42-" + "ab" * 8
-    assert result["messages"] == body["messages"]
+HINTS = PromptCacheHints(workspace_id=42, cache_secret="workspace-secret")
+
+
+def test_openai_hint_sets_a_prompt_cache_key_per_workspace_and_system_prompt():
+    body = {
+        "model": "gpt-4o",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "a"}],
+    }
+    other_question = {**body, "messages": [body["messages"][0], {"role": "user", "content": "b"}]}
+    other_system = {**body, "messages": [{"role": "system", "content": "Be long."}, body["messages"][1]]}
+
+    key = openai_upstream_body(body, cache_hints=HINTS)["prompt_cache_key"]
+
+    assert key.startswith("optera-42-") and len(key) == len("optera-42-") + 16
+    assert "Be brief" not in key
+    assert openai_upstream_body(other_question, cache_hints=HINTS)["prompt_cache_key"] == key
+    assert openai_upstream_body(other_system, cache_hints=HINTS)["prompt_cache_key"] != key
+    other_workspace = PromptCacheHints(workspace_id=43, cache_secret="workspace-secret")
+    assert openai_upstream_body(body, cache_hints=other_workspace)["prompt_cache_key"].startswith("optera-43-")
+    assert openai_upstream_body(body, cache_hints=HINTS)["messages"] == body["messages"]
     assert "prompt_cache_key" not in body
 
 
-def test_openai_hint_keeps_the_clients_key():
+def test_openai_hint_keeps_the_clients_key_and_is_absent_when_caching_is_off():
     body = {"model": "gpt-4o", "messages": [], "prompt_cache_key": "client-key"}
 
-    result = openai_cache_hints(body, workspace_id=42, system_prompt_hash="ab" * 32)
-
-    assert result["prompt_cache_key"] == "client-key"
+    assert openai_upstream_body(body, cache_hints=HINTS)["prompt_cache_key"] == "client-key"
+    assert "prompt_cache_key" not in openai_upstream_body({"model": "gpt-4o", "messages": []}, cache_hints=None)
 
 
 @pytest.mark.parametrize(

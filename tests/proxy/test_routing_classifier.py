@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.routing_classifier import LARGE, SMALL, RouteDecision, classify
+from proxy.shape.routing_classifier import LARGE, SMALL, RouteDecision, classify
 
 DEV_FILE = Path("/work/shared/eval/routing_dev.jsonl")
 REPO = Path(__file__).resolve().parents[2]
@@ -268,5 +268,5 @@ class TestCost:
         assert decision.tier == SMALL
 
     def test_module_does_not_import_django(self):
-        code = "import sys, proxy.routing_classifier; sys.exit('django' in sys.modules)"
+        code = "import sys, proxy.shape.routing_classifier; sys.exit('django' in sys.modules)"
         assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

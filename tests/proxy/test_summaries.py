@@ -135,8 +135,8 @@ def test_anthropic_history_read_from_the_provider_cache_waits_ten_times_longer(
 )
 def test_the_trigger_scales_only_where_anthropic_caches_the_history(provider, provider_prompt_cache, expected):
     from accounts.models import WorkspaceSettings
-    from proxy.routing import Target
-    from proxy.summaries import summary_trigger_tokens
+    from proxy.shape.routing import Target
+    from proxy.shape.summaries import summary_trigger_tokens
 
     workspace_settings = WorkspaceSettings(summary_trigger_tokens=4000, provider_prompt_cache=provider_prompt_cache)
     assert summary_trigger_tokens(workspace_settings, Target(provider=provider, model="any")) == expected

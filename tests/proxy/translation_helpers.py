@@ -16,9 +16,7 @@ from anthropic.types.message_create_params import (
 )
 from pydantic import TypeAdapter
 
-from proxy.providers.anthropic_translate import (
-    chat_request_to_anthropic,
-)
+from proxy.providers.anthropic.request import chat_request_to_anthropic
 
 MODEL = "claude-sonnet-4-5"
 CREATED = 1_700_000_000

@@ -1,0 +1,7 @@
+"""Events in accounts that other modules act on, so the sender need not import them."""
+
+from django.dispatch import Signal
+
+# Sent with `workspace_id` once a workspace's deletion has committed. accounts.apps connects
+# accounts.tasks to it to enqueue the purge: services cannot import the tasks that import them.
+workspace_deleted = Signal()

@@ -1,0 +1,1 @@
+"""Stage 5, account: cost, savings, the request log row, metrics and the live feed."""

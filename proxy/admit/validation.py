@@ -1,0 +1,35 @@
+"""What the proxy itself relies on in a request body; the provider validates the rest."""
+
+from django.conf import settings
+
+from proxy.errors import ProxyError
+
+
+def validate_chat_body(body):
+    """Check what the proxy itself relies on; the provider validates the rest."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ProxyError(400, "'messages' must be a non-empty array", param="messages")
+    if len(messages) > settings.OPTERA_MAX_MESSAGES:
+        raise ProxyError(400, f"too many messages: {len(messages)} > {settings.OPTERA_MAX_MESSAGES}", param="messages")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise ProxyError(400, f"messages[{index}] must be an object with a 'role'", param=f"messages[{index}]")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise ProxyError(400, "'stream' must be a boolean", param="stream")
+    stream_options = body.get("stream_options")
+    if stream_options is not None and not isinstance(stream_options, dict):
+        raise ProxyError(400, "'stream_options' must be an object", param="stream_options")
+
+
+def validate_native_messages_body(body):
+    """Check an Anthropic-native Messages body as far as the proxy reads it."""
+    if not isinstance(body.get("messages"), list) or not body["messages"]:
+        raise ProxyError(400, "'messages' must be a non-empty array", param="messages")
+    if not all(isinstance(message, dict) for message in body["messages"]):
+        raise ProxyError(400, "each of 'messages' must be an object", param="messages")
+
+
+def validate_embeddings_body(body):
+    if "input" not in body:
+        raise ProxyError(400, "'input' is required", param="input")

@@ -1,0 +1,1 @@
+"""Stage 2, shape: where the request goes (routing) and what is sent (summaries, compressed system prompts)."""

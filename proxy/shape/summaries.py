@@ -1,0 +1,223 @@
+"""Conversation summaries: older turns replaced by a stored summary once a history passes its budget.
+
+The summariser runs in the proxy process, in the background, with the request's own provider key:
+a Celery task would have to carry the conversation and the key in its payload, which sits at rest
+in the broker, and our privacy policy allows neither. Only the summary is stored (the policy names
+it), under a keyed chain hash of the turns it replaces.
+"""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from analytics.pricing import Usage
+from cachestore import keys, selectors, services
+from proxy import tokens
+from proxy.account.accounting import account
+from proxy.account.record import RequestRecord
+from proxy.db import in_db_thread
+from proxy.providers import provider_named
+from proxy.shape.messages import leading_system_count, message_text
+from proxy.shape.routing import provider_of
+
+SUMMARY_LEAD = "Summary of the earlier part of this conversation (written to save tokens; treat it as context):\n"
+SUMMARISER_INSTRUCTIONS = (
+    "You compress the earlier part of a conversation between a user and an AI assistant so that the assistant "
+    "can continue it without the full transcript. Write a faithful, dense summary: keep every fact, name, number, "
+    "date, decision, constraint, user preference, code identifier, file name and open question; keep what the "
+    "assistant already answered or promised and what the user accepted or rejected. Do not add anything that is "
+    "not in the transcript, do not answer the user, do not address anyone. Use short sentences or bullet points."
+)
+# A summary may use about a sixth of what it replaces, within these bounds.
+SUMMARY_SHARE = 6
+MAX_SUMMARY_TOKENS = 600
+MIN_SUMMARY_TOKENS = 128
+# With provider prompt caching on, Anthropic reads a conversation's earlier turns at a tenth of the
+# input price, while a new summary changes the prefix and makes the provider write the rest again
+# at 1.25x. The trigger is a budget in full-price tokens, so cached history may grow ten times
+# longer before summarising pays (measured in docs/benchmarks.md: summarising at the plain trigger
+# took a 10-turn Claude coding chat from 55 % saved to 13 %).
+ANTHROPIC_CACHED_HISTORY_FACTOR = 10
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    """Where a conversation can be cut, and what each message weighs; computed off the event loop."""
+
+    prefix_hashes: list
+    message_tokens: list
+    system_count: int
+    boundaries: list  # i such that messages[:i] ends a turn (messages[i] is a user message)
+    recent_start: int | None  # the boundary before the turns kept verbatim
+
+    @property
+    def total_tokens(self):
+        return sum(self.message_tokens)
+
+
+def plan_history(messages, *, secret, model, keep_recent_turns):
+    system_count = leading_system_count(messages)
+    encoding = tokens.encoding_for(model)
+    message_tokens = [
+        len(encoding.encode(message_text(message), disallowed_special=())) + tokens.TOKENS_PER_MESSAGE
+        for message in messages
+    ]
+    # Cutting only right before a user message never separates a tool call from its result.
+    boundaries = [index for index in range(system_count + 1, len(messages)) if messages[index].get("role") == "user"]
+    user_turns = [index for index in range(system_count, len(messages)) if messages[index].get("role") == "user"]
+    recent_start = user_turns[-keep_recent_turns] if len(user_turns) > keep_recent_turns else None
+    return HistoryPlan(
+        prefix_hashes=keys.message_prefix_hashes(secret=secret, messages=messages),
+        message_tokens=message_tokens,
+        system_count=system_count,
+        boundaries=boundaries,
+        recent_start=recent_start if recent_start and recent_start > system_count else None,
+    )
+
+
+def summary_trigger_tokens(workspace_settings, target):
+    """Return the history length, in tokens, past which this request's conversation is summarised."""
+    trigger_tokens = workspace_settings.summary_trigger_tokens
+    if target.provider == "anthropic" and workspace_settings.provider_prompt_cache:
+        return trigger_tokens * ANTHROPIC_CACHED_HISTORY_FACTOR
+    return trigger_tokens
+
+
+class SummaryEngine:
+    def __init__(self):
+        self._in_flight = set()
+
+    async def apply(self, ctx, body, target):
+        """Return the messages to send (with a stored summary in place of older turns), recording the saving."""
+        workspace_settings = ctx.key_record.settings
+        messages = body.get("messages") or []
+        if not ctx.options.summaries or len(messages) < 3:
+            return messages
+        loop = asyncio.get_running_loop()
+        plan = await loop.run_in_executor(
+            None,
+            lambda: plan_history(
+                messages,
+                secret=ctx.key_record.cache_secret,
+                model=target.model,
+                keep_recent_turns=workspace_settings.summary_keep_recent_turns,
+            ),
+        )
+        usable = [boundary for boundary in plan.boundaries if plan.recent_start and boundary <= plan.recent_start]
+        if not usable:
+            return messages
+        summary = await in_db_thread(
+            selectors.conversation_summary_find_longest,
+            workspace_id=ctx.key_record.workspace_id,
+            prefix_hashes=[plan.prefix_hashes[boundary - 1] for boundary in usable],
+        )
+        covered = 0
+        if summary is not None:
+            covered = usable[[plan.prefix_hashes[boundary - 1] for boundary in usable].index(summary.prefix_hash)]
+        self._maybe_summarise(ctx, messages, plan, target, summary, covered)
+        if summary is None:
+            return messages
+        replaced_tokens = sum(plan.message_tokens[plan.system_count : covered])
+        await self._record_saving(ctx, target, replaced_tokens - summary.tokens_after)
+        summary_message = {"role": "system", "content": SUMMARY_LEAD + summary.summary_text}
+        return messages[: plan.system_count] + [summary_message] + messages[covered:]
+
+    async def _record_saving(self, ctx, target, tokens_saved):
+        if tokens_saved <= 0:
+            return
+        price = await ctx.runtime.prices.price(target.provider, target.model)
+        if price is not None:
+            ctx.record.savings["summary"] = float(price.input * tokens_saved / Decimal(1_000_000))
+
+    def _maybe_summarise(self, ctx, messages, plan, target, summary, covered):
+        """Start a summary of everything before the recent turns when the unsummarised history is over budget."""
+        if plan.recent_start is None or plan.recent_start <= covered:
+            return
+        trigger_tokens = summary_trigger_tokens(ctx.key_record.settings, target)
+        pending_tokens = sum(plan.message_tokens[max(covered, plan.system_count) : plan.recent_start])
+        if plan.total_tokens <= trigger_tokens or (summary is not None and pending_tokens < trigger_tokens // 2):
+            return
+        prefix_hash = plan.prefix_hashes[plan.recent_start - 1]
+        if prefix_hash in self._in_flight:
+            return
+        self._in_flight.add(prefix_hash)
+        ctx.runtime.run_in_background(self._summarise(ctx, messages, plan, target, summary, covered, prefix_hash))
+
+    async def _summarise(self, ctx, messages, plan, target, summary, covered, prefix_hash):
+        try:
+            await self._summarise_and_store(ctx, messages, plan, target, summary, covered, prefix_hash)
+        except Exception:  # a failed summary costs a saving, never a request
+            logger.warning("conversation summary failed", exc_info=True)
+        finally:
+            self._in_flight.discard(prefix_hash)
+
+    async def _summarise_and_store(self, ctx, messages, plan, target, summary, covered, prefix_hash):
+        cheap = provider_of(ctx.key_record.settings.cheap_model)
+        provider_key = ctx.provider_key(cheap.provider, primary=cheap.provider == target.provider)
+        if not provider_key:
+            return
+        older = messages[max(covered, plan.system_count) : plan.recent_start]
+        transcript = "\n\n".join(
+            f"{message.get('role', 'user').upper()}: {message_text(message)}"
+            for message in older
+            if message_text(message)
+        )
+        if summary is not None:
+            transcript = f"EARLIER SUMMARY: {summary.summary_text}\n\n{transcript}"
+        older_tokens = sum(plan.message_tokens[plan.system_count : plan.recent_start])
+        body = {
+            "model": cheap.model,
+            "temperature": 0,
+            "max_tokens": max(MIN_SUMMARY_TOKENS, min(MAX_SUMMARY_TOKENS, older_tokens // SUMMARY_SHARE)),
+            "messages": [
+                {"role": "system", "content": SUMMARISER_INSTRUCTIONS},
+                {"role": "user", "content": f"Transcript to summarise:\n\n{transcript}"},
+            ],
+        }
+        provider = provider_named(cheap.provider)
+        record = RequestRecord(
+            request_id=f"{ctx.record.request_id}-summary",
+            endpoint="summary",
+            started=time.perf_counter(),
+            workspace_id=ctx.key_record.workspace_id,
+            api_key_id=ctx.key_record.api_key_id,
+            model_requested=cheap.model,
+            model_used=cheap.model,
+            provider=cheap.provider,
+        )
+        response = await ctx.runtime.upstream.send(
+            provider.chat_request(body, model=cheap.model, provider_key=provider_key, stream=False)
+        )
+        try:
+            raw = await response.read()
+            record.status_code = response.status
+            if response.status != 200:
+                await account(ctx.runtime, record)
+                return
+        finally:
+            response.release()
+        _, completion, usage = provider.chat_response(raw, model=cheap.model)
+        text = ((completion.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+        record.usage = Usage.from_openai(usage)
+        record.cost_usd = await ctx.runtime.prices.cost(cheap.provider, cheap.model, record.usage)
+        # The summariser's own bill is charged against the savings of summaries.
+        record.savings = {"summary": -float(record.cost_usd)}
+        record.priced = True
+        await account(ctx.runtime, record)
+        if not text.strip():
+            return
+        summary_tokens = tokens.count_text(SUMMARY_LEAD + text, model=cheap.model) + tokens.TOKENS_PER_MESSAGE
+        await in_db_thread(
+            services.conversation_summary_store,
+            workspace_id=ctx.key_record.workspace_id,
+            prefix_hash=prefix_hash,
+            summary_text=text.strip(),
+            messages_summarised=plan.recent_start - plan.system_count,
+            tokens_before=older_tokens,
+            tokens_after=summary_tokens,
+            model=cheap.model,
+            cost_usd=record.cost_usd,
+        )
