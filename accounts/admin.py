@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
+from accounts.models import ApiKey, ClerkIdentity, Invitation, Membership, Profile, Workspace, WorkspaceSettings
 
 
 class WorkspaceSettingsInline(admin.StackedInline):
@@ -68,3 +68,27 @@ class WorkspaceSettingsAdmin(admin.ModelAdmin):
     ]
     list_filter = ["cache_mode", "routing_enabled", "summaries_enabled", "compression_enabled"]
     search_fields = ["workspace__name"]
+
+
+@admin.register(ClerkIdentity)
+class ClerkIdentityAdmin(admin.ModelAdmin):
+    # Linking by hand is how a staff account gets Clerk sign-in: an email claim never links one.
+    list_display = ["clerk_user_id", "user", "created_at"]
+    search_fields = ["clerk_user_id", "user__username", "user__email"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "email_verified_at", "adult_confirmed_at", "created_at"]
+    search_fields = ["user__username", "user__email"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "workspace", "role", "created_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "workspace__name"]
+    readonly_fields = ["created_at", "accepted_at"]

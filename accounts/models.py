@@ -103,3 +103,52 @@ class WorkspaceSettings(models.Model):
 
     def __str__(self):
         return f"settings of {self.workspace}"
+
+
+class Profile(models.Model):
+    """What the dashboard knows of a user beyond Django's user: a verified email, the age confirmation."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    # The service is not for minors (privacy policy): sign-up asks for this confirmation.
+    adult_confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"profile of {self.user}"
+
+
+class Invitation(models.Model):
+    """An invitation to join a workspace; the link carries a signed, expiring reference to this row."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"invitation of {self.email} to {self.workspace}"
+
+    @property
+    def is_open(self):
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class ClerkIdentity(models.Model):
+    """The Clerk user who signs in as this Django user (only when Clerk sign-in is configured)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clerk_identity")
+    clerk_user_id = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "Clerk identities"
+
+    def __str__(self):
+        return f"{self.clerk_user_id} as {self.user}"

@@ -6,8 +6,8 @@ from typing import Literal
 from ninja import Field, ModelSchema, Schema
 
 from accounts.models import WorkspaceSettings
-from analytics.models import RequestLog
-from analytics.selectors import EXPORTED_REQUEST_LOG_FIELDS
+from analytics.models import DailyUsage, RequestLog
+from analytics.selectors import EXPORTED_DAILY_USAGE_FIELDS, EXPORTED_REQUEST_LOG_FIELDS
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 from cachestore.selectors import (
     EXPORTED_CACHE_ENTRY_FIELDS,
@@ -125,6 +125,12 @@ class ExportedRequestLog(ModelSchema):
         fields = list(EXPORTED_REQUEST_LOG_FIELDS)
 
 
+class ExportedDailyUsage(ModelSchema):
+    class Meta:
+        model = DailyUsage
+        fields = list(EXPORTED_DAILY_USAGE_FIELDS)
+
+
 class ExportedCacheEntry(ModelSchema):
     class Meta:
         model = CacheEntry
@@ -151,6 +157,7 @@ class WorkspaceExportOut(Schema):
     members: list[ExportedMember]
     api_keys: list[ExportedApiKey]
     request_logs: list[ExportedRequestLog]
+    daily_usage: list[ExportedDailyUsage]
     cache_entries: list[ExportedCacheEntry]
     conversation_summaries: list[ExportedConversationSummary]
     compressed_prompts: list[ExportedCompressedPrompt]

@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 
 import orjson
-from django.db.models import F, Q
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.forms.models import model_to_dict
 
 from accounts import keys
-from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
+from accounts.models import ApiKey, Invitation, Membership, Profile, Workspace, WorkspaceSettings
 from analytics import selectors as analytics_selectors
 from cachestore import selectors as cache_selectors
 
@@ -20,6 +22,7 @@ EXPORT_FETCH_ROWS = 200
 # serve look-ups.
 EXPORT_SECTIONS = (
     ("request_logs", analytics_selectors.request_log_export_rows),
+    ("daily_usage", analytics_selectors.daily_usage_export_rows),
     ("cache_entries", cache_selectors.cache_entry_export_rows),
     ("conversation_summaries", cache_selectors.conversation_summary_export_rows),
     ("compressed_prompts", cache_selectors.compressed_prompt_export_rows),
@@ -151,3 +154,122 @@ def api_key_get_by_id_or_preview(*, identifier):
         condition |= Q(pk=int(identifier))
     return ApiKey.objects.get(condition)
 
+
+def default_retention_days():
+    """Return the request-log retention a new workspace gets (the policy's default period)."""
+    return WorkspaceSettings._meta.get_field("retention_days").default
+
+
+def email_unconfirmed(*, user):
+    """Return True for a user who signed up here and has not confirmed their address yet."""
+    return Profile.objects.filter(user=user, email_verified_at__isnull=True).exists()
+
+
+def user_find(*, user_id, email):
+    """Return the active user with this id whose email is still `email`, or None."""
+    return get_user_model().objects.filter(pk=user_id, email__iexact=email, is_active=True).first()
+
+
+def members_of(*, workspace):
+    """Return the workspace's memberships with their users, owners first."""
+    order = Case(
+        *(When(role=role, then=Value(rank)) for rank, role in enumerate(Membership.Role.values)),
+        output_field=IntegerField(),
+    )
+    return Membership.objects.select_related("user").filter(workspace=workspace).order_by(order, "created_at")
+
+
+def invitations_open(*, workspace):
+    return Invitation.objects.filter(workspace=workspace, accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+def invitation_open(*, invitation_id):
+    """Return the open invitation with this id, to a live workspace, or None."""
+    return (
+        Invitation.objects.select_related("workspace", "invited_by")
+        .filter(pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True, workspace__deleted_at__isnull=True)
+        .first()
+    )
+
+
+def workspace_data_inventory(*, workspace):
+    """Return what is stored for a workspace, where and for how long: one dict per kind of row.
+
+    The row counts come from the database; the periods from the workspace's settings; what each
+    kind holds and never holds from the models the export also reads.
+    """
+    workspace_settings = workspace_settings_of(workspace=workspace)
+    counts = {
+        "keys": ApiKey.objects.filter(workspace=workspace).count(),
+        "members": Membership.objects.filter(workspace=workspace).count(),
+        **analytics_selectors.workspace_row_counts(workspace_id=workspace.pk),
+        **cache_selectors.workspace_row_counts(workspace_id=workspace.pk),
+    }
+    retention = f"{workspace_settings.retention_days} days, then deleted"
+    ttl_days = workspace_settings.cache_ttl_seconds / 86400
+    return [
+        {
+            "name": "Workspace settings",
+            "where": "PostgreSQL",
+            "rows": 1,
+            "holds": "the options on the Settings page",
+            "never": "—",
+            "kept": "until the workspace is deleted",
+        },
+        {
+            "name": "Members",
+            "where": "PostgreSQL",
+            "rows": counts["members"],
+            "holds": "who may see the workspace, and their role",
+            "never": "—",
+            "kept": "until removed",
+        },
+        {
+            "name": "API keys",
+            "where": "PostgreSQL",
+            "rows": counts["keys"],
+            "holds": "a salted hash, a short preview, name, dates",
+            "never": "the key itself; your provider keys",
+            "kept": "until the workspace is deleted (revoked keys stay, unusable)",
+        },
+        {
+            "name": "Request logs",
+            "where": "PostgreSQL",
+            "rows": counts["request_logs"],
+            "holds": "model, tokens, cost, savings, timings, cache status, client IP, a keyed hash of the prompt",
+            "never": "prompt or answer text",
+            "kept": retention,
+        },
+        {
+            "name": "Daily usage",
+            "where": "PostgreSQL",
+            "rows": counts["daily_usage"],
+            "holds": "per day, model and cache status: requests, tokens, cost and savings (sums only)",
+            "never": "anything about a single request",
+            "kept": "until the workspace is deleted (the history of your savings)",
+        },
+        {
+            "name": "Cached answers",
+            "where": "PostgreSQL" + (", Redis (hot copy)" if settings.REDIS_URL else "") + ", proxy memory (5 s)",
+            "rows": counts["cache_entries"],
+            "holds": "the provider's answer, its usage and cost, keyed hashes and a vector of the question",
+            "never": "the question's text",
+            "kept": f"{ttl_days:g} days (the cache TTL), then deleted",
+        },
+        {
+            "name": "Compressed system prompts",
+            "where": "PostgreSQL",
+            "rows": counts["compressed_prompts"],
+            "holds": "the compressed text of long system prompts (when compression is on)",
+            "never": "the original prompt",
+            "kept": "until the workspace is deleted",
+        },
+        {
+            "name": "Conversation summaries",
+            "where": "PostgreSQL",
+            "rows": counts["conversation_summaries"],
+            "holds": "summaries of older turns (when summaries are on)",
+            "never": "the turns themselves",
+            "kept": "until the workspace is deleted",
+        },
+    ]

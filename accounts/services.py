@@ -1,13 +1,16 @@
 """Writes for workspaces, memberships, keys and settings."""
 
+import functools
 import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts import keys, signals
-from accounts.models import ApiKey, Membership, Workspace, WorkspaceSettings
+from accounts import emails, keys, signals, tokens
+from accounts.models import ApiKey, Invitation, Membership, Profile, Workspace, WorkspaceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +116,136 @@ def workspaces_purge_deleted():
         except Exception:  # one workspace's failure must not hold up the others; the next sweep retries
             logger.warning("workspace %s: purge failed, retried in the next sweep", workspace_id, exc_info=True)
 
+
+class MembershipRefused(Exception):
+    """A change to a workspace's members that would leave it without an owner, or exceed the actor's role."""
+
+
+def user_sign_up(*, email, password):
+    """Create a user (who confirmed being 18 or older), a workspace and a first key; return all three."""
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=email, email=email, password=password)
+        Profile.objects.create(user=user, adult_confirmed_at=timezone.now())
+        workspace, full_key = workspace_create_for(user=user)
+    return user, workspace, full_key
+
+
+def workspace_create_for(*, user):
+    """Create a workspace owned by `user`, named after them, with a first key; return (workspace, full key)."""
+    base_name = f"{(user.email or user.username).split('@')[0][:60]}'s workspace"
+    with transaction.atomic():
+        name, suffix = base_name, 1
+        while Workspace.objects.filter(name=name).exists():
+            suffix += 1
+            name = f"{base_name} {suffix}"
+        workspace = workspace_create(name=name)
+        Membership.objects.create(user=user, workspace=workspace, role=Membership.Role.OWNER)
+        _, full_key = api_key_create(workspace=workspace, name="first key", created_by=user)
+    return workspace, full_key
+
+
+def email_verification_send(*, user, base_url):
+    link = base_url.rstrip("/") + reverse("verify_email", args=[tokens.email_verification_token(user=user)])
+    emails.email_send(to=user.email, template="verify_email", context={"email": user.email, "link": link})
+
+
+def email_verify(*, user):
+    Profile.objects.update_or_create(user=user, defaults={"email_verified_at": timezone.now()})
+
+
+def invitation_create(*, workspace, email, role, invited_by, base_url):
+    """Record an invitation and email its signed link."""
+    invitation = Invitation.objects.create(
+        workspace=workspace, email=email.strip().lower(), role=role, invited_by=invited_by
+    )
+    emails.email_send(
+        to=invitation.email,
+        template="invitation",
+        context={
+            "inviter": invited_by.email or invited_by.username,
+            "workspace_name": workspace.name,
+            "role": role,
+            "link": invitation_link(invitation=invitation, base_url=base_url),
+            "days": settings.OPTERA_INVITATION_DAYS,
+        },
+    )
+    return invitation
+
+
+def invitation_link(*, invitation, base_url):
+    return base_url.rstrip("/") + reverse("invitation_accept", args=[tokens.invitation_token(invitation=invitation)])
+
+
+def invitation_accept(*, invitation, user):
+    """Make `user` a member with the invitation's role; an invitation is used once (a conditional update)."""
+    with transaction.atomic():
+        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
+            accepted_at=timezone.now()
+        )
+        if not claimed:
+            return None
+        membership, created = Membership.objects.get_or_create(
+            user=user, workspace_id=invitation.workspace_id, defaults={"role": invitation.role}
+        )
+    return membership
+
+
+def invitation_revoke(*, invitation):
+    Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def membership_change_role(*, by, target, role):
+    """Change a member's role: only owners make or unmake owners, and a workspace keeps at least one owner."""
+    _check_member_change(by=by, target=target, new_role=role)
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+def membership_remove(*, by, target):
+    """Remove a member; their open live-feed connections to the workspace end at once."""
+    _check_member_change(by=by, target=target, new_role=None)
+    workspace_id, user_id = target.workspace_id, target.user_id
+    target.delete()
+    transaction.on_commit(functools.partial(member_removed_notify, workspace_id=workspace_id, user_id=user_id))
+
+
+def member_removed_notify(*, workspace_id, user_id):
+    """Tell the workspace's live feeds that a user left, so their sockets close."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from analytics.consumers import feed_group
+
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            feed_group(workspace_id), {"type": "member.removed", "user_id": user_id}
+        )
+    except Exception:  # the channel layer down: the socket still closes at its next membership check
+        logger.warning("could not tell the live feed of workspace %s that a member left", workspace_id)
+
+
+def _check_member_change(*, by, target, new_role):
+    owners = Membership.Role.OWNER
+    if owners in (target.role, new_role) and by.role != owners:
+        raise MembershipRefused("Only an owner may make someone an owner or change an owner.")
+    if target.role == owners and new_role != owners:
+        remaining = Membership.objects.filter(workspace_id=target.workspace_id, role=owners).exclude(pk=target.pk)
+        if not remaining.exists():
+            raise MembershipRefused("A workspace needs at least one owner: make someone else owner first.")
+
+
+def account_close(*, user):
+    """Delete the user's account: workspaces they alone own are deleted, other memberships end."""
+    for membership in list(Membership.objects.select_related("workspace").filter(user=user)):
+        other_owners = Membership.objects.filter(workspace=membership.workspace, role=Membership.Role.OWNER).exclude(
+            user=user
+        )
+        if membership.role == Membership.Role.OWNER and not other_owners.exists():
+            workspace_delete(workspace=membership.workspace)
+        else:
+            membership.delete()
+            transaction.on_commit(
+                functools.partial(member_removed_notify, workspace_id=membership.workspace_id, user_id=user.pk)
+            )
+    user.delete()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from analytics.models import ModelPrice, RequestLog
+from analytics.models import DailyUsage, ModelPrice, RequestLog
 
 
 @admin.register(ModelPrice)
@@ -37,6 +37,21 @@ class RequestLogAdmin(admin.ModelAdmin):
     list_filter = ["endpoint", "provider", "cache_status", "status_code", "stream"]
     search_fields = ["request_id", "workspace__name", "model_used"]
     date_hierarchy = "created_at"
+    list_select_related = ["workspace"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(admin.ModelAdmin):
+    # Sums kept as request logs are written; editing them by hand would make them disagree with the logs.
+    list_display = ["day", "workspace", "model_used", "cache_status", "requests", "errors", "cost_usd", "saved_usd"]
+    list_filter = ["cache_status", "provider"]
+    search_fields = ["workspace__name", "model_used"]
     list_select_related = ["workspace"]
 
     def has_add_permission(self, request):

@@ -66,6 +66,12 @@ class RequestFeedConsumer(AsyncJsonWebsocketConsumer):
     async def request_logged(self, event):
         await self.send_json(event["request"])
 
+    async def member_removed(self, event):
+        """Someone was removed from the workspace: if it is this socket's user, their feed ends now."""
+        user = self.scope.get("user")
+        if user is not None and user.pk == event["user_id"]:
+            await self.close(code=CLOSE_NOT_FOUND)
+
     async def _keep_watching(self):
         while True:
             try:

@@ -71,7 +71,45 @@ class RequestLog(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="request_log_workspace_time")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="request_log_workspace_time"),
+            # The dashboard's request log pages newest first by id (keyset paging).
+            models.Index(fields=["workspace", "-id"], name="request_log_workspace_id"),
+        ]
 
     def __str__(self):
         return f"{self.request_id} {self.endpoint} {self.status_code}"
+
+
+class DailyUsage(models.Model):
+    """One day's requests of a workspace for one model and cache status, summed as each log row is written.
+
+    The dashboard's overview reads these rather than the request log, so it stays fast at any
+    volume, and a workspace's savings history outlives the request logs' retention period.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="daily_usage")
+    day = models.DateField()
+    provider = models.CharField(max_length=20, blank=True)
+    model_used = models.CharField(max_length=100, blank=True)
+    cache_status = models.CharField(max_length=10, choices=CacheStatus.choices)
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    cached_tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=16, decimal_places=8, default=Decimal("0"))
+    saved_usd = models.DecimalField(max_digits=16, decimal_places=8, default=Decimal("0"))
+    savings = models.JSONField(default=dict, blank=True, help_text="USD saved by kind")
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name_plural = "daily usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "provider", "model_used", "cache_status"], name="daily_usage_unique_group"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.workspace_id} {self.day} {self.model_used} {self.cache_status}"

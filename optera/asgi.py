@@ -2,7 +2,7 @@
 
 HTTP under /v1/ (and /metrics) goes to the proxy's own ASGI handler (no Django middleware on the
 hot path); everything else goes to Django. WebSockets carry the live request feed, for signed-in
-members, from allowed origins only.
+members (Django session, or a Clerk `__session` cookie when Clerk is on), from allowed origins only.
 """
 
 import os
@@ -19,6 +19,7 @@ from channels.routing import URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from accounts.clerk.middleware import ClerkWebsocketMiddleware  # noqa: E402
 from analytics.consumers import RequestFeedConsumer  # noqa: E402
 from proxy.edge import Lifespan, PathDispatcher, ProxyApplication  # noqa: E402
 
@@ -27,7 +28,9 @@ websocket_routes = [path("ws/workspaces/<int:workspace_id>/requests", RequestFee
 application = ProtocolTypeRouter(
     {
         "http": PathDispatcher(proxy=proxy_application, fallback=django_application),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(ClerkWebsocketMiddleware(URLRouter(websocket_routes)))
+        ),
         "lifespan": Lifespan(proxy_application),
     }
 )

@@ -63,8 +63,10 @@ def envlist(name, default):
 
 
 def envurl(name, default, *, schemes=("http", "https")):
-    """Return an http(s) base URL without a trailing slash."""
+    """Return an http(s) base URL without a trailing slash; with an empty default, unset gives ""."""
     value = os.environ.get(name) or default
+    if not value:
+        return ""
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
         raise ImproperlyConfigured(f"{name}={value!r} is not an absolute {'/'.join(schemes)} URL")

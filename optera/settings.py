@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signs in the Clerk user of a valid session token; does nothing while Clerk is not configured.
+    "accounts.clerk.middleware.ClerkSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -77,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.site",
             ],
         },
     },
@@ -121,7 +124,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# The dashboard's sign-in accepts the email as the username (accounts.backends.EmailBackend).
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+# Email (verification, password reset, invitations) goes through Django's email backend: printed
+# to the log unless an operator configures one.
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Optera <no-reply@optera.localhost>")
+# What the privacy policy (/privacy/) names: who runs this Optera, and the periods it promises.
+OPTERA_COMPANY_NAME = envstr("OPTERA_COMPANY_NAME", "Optera")
+OPTERA_COMPANY_ADDRESS = envstr("OPTERA_COMPANY_ADDRESS", "the address given by the operator of this service")
+OPTERA_POLICY_EFFECTIVE_DATE = envstr("OPTERA_POLICY_EFFECTIVE_DATE", "2026-12-03")
+OPTERA_DELETION_WINDOW_DAYS = envint("OPTERA_DELETION_WINDOW_DAYS", 30, minimum=1, maximum=365)
+# An invitation link to a workspace stays valid this long.
+OPTERA_INVITATION_DAYS = envint("OPTERA_INVITATION_DAYS", 7, minimum=1, maximum=90)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -129,6 +147,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The dashboard's own CSS and JavaScript, and the vendored htmx and Chart.js (no CDN, no build step).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # WhiteNoise warns about a missing STATIC_ROOT; the finders serve the files, so an empty one will do.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -168,6 +188,20 @@ DJSTRIPE_WEBHOOK_SECRET = envstr("DJSTRIPE_WEBHOOK_SECRET", "")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 RESEND_API_KEY = envstr("RESEND_API_KEY", "")
+
+# Clerk sign-in, beside Django's own: on when CLERK_JWKS_URL is set, and then the issuer and the
+# allowed origins (`azp`) are required too. All unset: Clerk is off and none of its code runs.
+CLERK_JWKS_URL = envurl("CLERK_JWKS_URL", "")
+CLERK_ISSUER = envstr("CLERK_ISSUER", "")
+CLERK_AUTHORIZED_PARTIES = [origin.rstrip("/") for origin in envlist("CLERK_AUTHORIZED_PARTIES", [])]
+CLERK_WEBHOOK_SECRET = envstr("CLERK_WEBHOOK_SECRET", "")
+CLERK_LEEWAY_SECONDS = envint("CLERK_LEEWAY_SECONDS", 5, minimum=0, maximum=60)
+if (CLERK_ISSUER or CLERK_AUTHORIZED_PARTIES or CLERK_WEBHOOK_SECRET) and not CLERK_JWKS_URL:
+    raise ImproperlyConfigured("CLERK_* settings are set but CLERK_JWKS_URL is not: set it, or unset them all")
+if CLERK_JWKS_URL and not (CLERK_ISSUER and CLERK_AUTHORIZED_PARTIES):
+    raise ImproperlyConfigured("CLERK_JWKS_URL needs CLERK_ISSUER and CLERK_AUTHORIZED_PARTIES")
+if CLERK_WEBHOOK_SECRET and not CLERK_WEBHOOK_SECRET.startswith("whsec_"):
+    raise ImproperlyConfigured("CLERK_WEBHOOK_SECRET must be the endpoint's signing secret, starting with whsec_")
 
 # The proxy.
 OPENAI_BASE_URL = envurl("OPENAI_BASE_URL", "https://api.openai.com/v1")

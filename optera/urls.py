@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from accounts.clerk.webhooks import clerk_webhook
 from optera import health
 from optera.api import api
 
@@ -8,4 +9,9 @@ urlpatterns = [
     path("healthz", health.healthz),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("clerk/webhook/", clerk_webhook),
+    # The dashboard: each app serves the pages of the data it owns.
+    path("", include("accounts.urls")),
+    path("", include("analytics.urls")),
+    path("", include("billing.urls")),
 ]

@@ -57,6 +57,11 @@ class ProxyApplication:
             await self._runtime.close()
 
     @property
+    def built_runtime(self):
+        """The runtime if a request has built it already, else None (never builds one)."""
+        return self._runtime
+
+    @property
     def runtime(self):
         # Built on first use so the HTTP session and tasks belong to the server's event loop.
         if self._runtime is None:

@@ -32,6 +32,11 @@ class BackgroundTasks:
     def __init__(self):
         self._tasks = set()
 
+    @property
+    def pending(self):
+        """How many tasks are still running (read by tests waiting for a quiet server)."""
+        return len(self._tasks)
+
     def spawn(self, coroutine):
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)

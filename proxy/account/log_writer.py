@@ -4,9 +4,8 @@ import asyncio
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
 
-from analytics.models import RequestLog
+from analytics import services as analytics_services
 from proxy.db import in_db_thread
 
 MAX_BUFFERED_LOGS = 50_000
@@ -54,14 +53,7 @@ class LogWriter:
 
 
 def _write_rows(rows):
-    """Insert the rows in one go; if a workspace or key vanished meanwhile, keep every row that still fits."""
-    try:
-        RequestLog.objects.bulk_create(rows, batch_size=500)
-    except DatabaseError:
-        # One bad row (a deleted workspace, a value PostgreSQL refuses) must not cost the others.
-        for row in rows:
-            try:
-                with transaction.atomic():
-                    row.save(force_insert=True)
-            except DatabaseError:
-                logger.info("dropped a request log the database refused")
+    """Store the rows and their daily rollups; rows the database refuses are dropped, the others kept."""
+    stored = analytics_services.request_logs_store(rows=rows)
+    if stored < len(rows):
+        logger.info("dropped %d request logs the database refused", len(rows) - stored)

@@ -23,9 +23,10 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 def store_everything(workspace, label):
     """Give the workspace one row of every kind it can own, each carrying `label`."""
-    RequestLog.objects.create(
+    request_log = RequestLog(
         workspace=workspace, request_id=f"req_{label}", endpoint="chat.completions", status_code=200
     )
+    analytics_services.request_logs_store(rows=[request_log])  # the log and its daily rollup
     CacheEntry.objects.create(
         workspace=workspace,
         kind="chat",

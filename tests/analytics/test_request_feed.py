@@ -65,3 +65,17 @@ def test_strangers_are_refused(client, tenants, optera_server, who, code):
 def test_a_foreign_origin_is_refused(client, tenants, optera_server):
     with pytest.raises(Exception):  # the handshake itself is refused (HTTP 403)
         feed(optera_server, client, tenants.owner.user, tenants.owner.workspace, origin="https://evil.example")
+
+
+def test_a_removed_member_s_feed_closes_at_once(client, tenants, optera_server):
+    from accounts import services
+    from accounts.models import Membership
+
+    with feed(optera_server, client, tenants.member.user, tenants.owner.workspace) as removed_feed:
+        with feed(optera_server, client, tenants.owner.user, tenants.owner.workspace) as owners_feed:
+            owner = Membership.objects.get(user=tenants.owner.user, workspace=tenants.owner.workspace)
+            member = Membership.objects.get(user=tenants.member.user, workspace=tenants.owner.workspace)
+            services.membership_remove(by=owner, target=member)
+            assert closed_with(removed_feed) == 4404
+            with pytest.raises(TimeoutError):  # the owner's own feed stays open
+                owners_feed.recv(timeout=1)

@@ -28,6 +28,7 @@ class Command(BaseCommand):
                     '       -d \'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}\'',
                     f"  Python: OpenAI(base_url='{base}/v1', api_key='{full_key}',",
                     "                 default_headers={'X-Provider-Key': os.environ['OPENAI_API_KEY']})",
+                    f"Dashboard: {base}/ (sign up for your own workspace)",
                     f"Admin: {base}/admin/   Health: {base}/healthz",
                     "",
                 ]

@@ -1,0 +1,1 @@
+"""The dashboard pages that accounts owns: sign-up and sign-in, workspaces, keys, settings, members, privacy."""
