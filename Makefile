@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve worker test lock bench
+BROWSER_TESTS := tests/browser
+
+.PHONY: install browser-tools run serve worker test lock bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +16,15 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# axe-core for the browser tests, at the version pinned in tests/browser/package-lock.json. Chromium
+# comes from Debian (`apt-get install chromium`, done by .ci/run): Playwright cannot download its own here.
+$(BROWSER_TESTS)/node_modules/.package-lock.json: $(BROWSER_TESTS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install it with 'apt-get install npm'"; exit 1; }
+	cd $(BROWSER_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+browser-tools: $(BROWSER_TESTS)/node_modules/.package-lock.json
 
 # Migrate, print a demo workspace and key, then run the ASGI server and the Celery worker (with beat) together.
 run: install
@@ -23,7 +34,7 @@ run: install
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/daphne -b $(HOST) -p $(PORT) optera.asgi:application
 
-test: install
+test: install browser-tools
 	$(BIN)/python -m pytest
 
 # pip-tools lives in its own virtualenv under var/: it compiles the lock, it is not a dependency.

@@ -245,19 +245,18 @@ def _kinds_total(daily):
     return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
-def overview_chart(overview):
-    """Return the overview chart's data: per day, what was spent and what each kind saved (USD)."""
-    days = [day.isoformat() for day, _, _ in overview["daily"]]
-    kinds = sorted({kind for _, _, day_kinds in overview["daily"] for kind in day_kinds})
-    series = [{"label": "spent", "values": [round(float(cost), 6) for _, cost, _ in overview["daily"]]}]
+def overview_chart(overview, *, since, until):
+    """Return the overview chart's data: for every UTC day of the period, what was spent and what each kind saved."""
+    by_day = {day: (cost, kinds) for day, cost, kinds in overview["daily"]}
+    first, last = since.astimezone(datetime.UTC).date(), until.astimezone(datetime.UTC).date()
+    days = [first + datetime.timedelta(days=offset) for offset in range((last - first).days + 1)]
+    kinds = sorted({kind for _, day_kinds in by_day.values() for kind in day_kinds})
+    empty = (Decimal(0), {})
+    series = [{"label": "spent", "values": [round(float(by_day.get(day, empty)[0]), 6) for day in days]}]
     for kind in kinds:
-        series.append(
-            {
-                "label": f"saved: {kind}",
-                "values": [round(day_kinds.get(kind, 0.0), 6) for _, _, day_kinds in overview["daily"]],
-            }
-        )
-    return {"days": days, "series": series}
+        values = [round(by_day.get(day, empty)[1].get(kind, 0.0), 6) for day in days]
+        series.append({"label": f"saved: {kind}", "values": values})
+    return {"days": [day.isoformat() for day in days], "series": series}
 
 
 def workspace_has_requests(*, workspace_id):

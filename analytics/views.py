@@ -27,7 +27,7 @@ def overview(request, workspace_id):
         days=days,
         periods=PERIODS,
         overview=overview,
-        chart=selectors.overview_chart(overview),
+        chart=selectors.overview_chart(overview, since=since, until=timezone.now()),
         new_key=pop_new_key(request, workspace_id),
         base_url=request.build_absolute_uri("/").rstrip("/"),
         has_requests=overview["requests"] > 0 or selectors.workspace_has_requests(workspace_id=workspace_id),

@@ -9,7 +9,7 @@ register = template.Library()
 
 @register.filter
 def usd(value):
-    """Format a USD amount: $1,234.56; $0.0042 below a dollar; $0 for nothing."""
+    """Format a USD amount: $1,234.56; $0.0042 below a dollar; $0.000012 below a hundredth of a cent; $0."""
     try:
         amount = Decimal(str(value or 0))
     except InvalidOperation:
@@ -22,4 +22,5 @@ def usd(value):
         return f"{sign}${amount:,.2f}"
     if amount >= Decimal("0.0001"):
         return f"{sign}${amount:.4f}"
-    return f"{sign}<$0.0001"
+    # A single cheap request costs micro-dollars: show them rather than a row of zeros.
+    return f"{sign}${amount:.6f}"

@@ -19,6 +19,7 @@
       labels: data.days,
       datasets: data.series.map((series, index) => ({
         label: series.label, data: series.values, backgroundColor: palette[index % palette.length], stack: "usd",
+        maxBarThickness: 28,
       })),
     },
     options: {
