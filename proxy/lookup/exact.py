@@ -63,6 +63,14 @@ class ResponseCache:
     def _redis_key(workspace_id, key_hash):
         return keys.redis_cache_key(workspace_id, key_hash)
 
+    def remember_completed(self, workspace_id, key_hash, answer, *, ttl_seconds):
+        """Make a complete answer an exact hit in this process at once, before it is embedded and stored.
+
+        Embedding the question (for the semantic cache) takes milliseconds to seconds on a cold
+        process; a repeat sent meanwhile must still be an exact hit, not a semantic one.
+        """
+        self._remember(workspace_id, key_hash, answer, time.time() + ttl_seconds)
+
     def _remember(self, workspace_id, key_hash, answer, expires_at):
         seconds_left = min(expires_at - time.time(), LOCAL_TIER_SECONDS)
         if seconds_left > 0:

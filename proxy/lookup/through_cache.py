@@ -132,6 +132,9 @@ async def store_and_land(ctx, cache_plan, response, *, leads):
                 model=record.model_used,
                 provider=record.provider,
             )
+            ctx.runtime.cache.remember_completed(
+                workspace_id, cache_plan.key_hash, answer, ttl_seconds=cache_plan.ttl_seconds
+            )
             if cache_plan.semantic and cache_plan.embedding is None:
                 await ctx.runtime.semantic.prepare(ctx, cache_plan)
             await _put(ctx, cache_plan, answer)
