@@ -1,9 +1,39 @@
 from django.contrib import admin
 
-from billing.models import Plan
+from billing.models import Plan, UsageCounter, WorkspacePlan
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "monthly_request_quota", "stripe_price_id", "is_default"]
+    list_display = [
+        "name",
+        "monthly_request_quota",
+        "monthly_spend_cap_usd",
+        "semantic_cache_included",
+        "max_retention_days",
+        "seats",
+        "stripe_price_id",
+        "is_default",
+    ]
     search_fields = ["name"]
+
+
+@admin.register(WorkspacePlan)
+class WorkspacePlanAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "plan", "status", "current_period_end", "updated_at"]
+    list_filter = ["status", "plan"]
+    search_fields = ["workspace__name", "stripe_customer_id", "stripe_subscription_id"]
+    list_select_related = ["workspace", "plan"]
+
+
+@admin.register(UsageCounter)
+class UsageCounterAdmin(admin.ModelAdmin):
+    # Counted by the proxies; an operator reads them, never edits them.
+    list_display = ["key", "used", "expires_at"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

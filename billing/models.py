@@ -1,16 +1,71 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 class Plan(models.Model):
-    """A plan's quotas; its price lives in Stripe (dj-stripe's Price) under `stripe_price_id`."""
+    """A plan's quotas and allowances; a paid plan's price lives in Stripe under `stripe_price_id`."""
 
     name = models.CharField(max_length=60, unique=True)
     monthly_request_quota = models.PositiveIntegerField(null=True, blank=True, help_text="empty: unlimited")
+    monthly_spend_cap_usd = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="USD a workspace may forward a month, at list price; empty: no cap",
+    )
+    semantic_cache_included = models.BooleanField(default=True)
+    max_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    seats = models.PositiveIntegerField(null=True, blank=True, help_text="members a workspace may have; empty: any")
     stripe_price_id = models.CharField(max_length=100, blank=True)
-    is_default = models.BooleanField(default=False)
+    is_default = models.BooleanField(default=False, help_text="the plan of every workspace without another")
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True), name="plan_one_default")
+        ]
 
     def __str__(self):
         return self.name
+
+
+class WorkspacePlan(models.Model):
+    """Which plan a workspace is on, and its Stripe subscription's state when it pays through Stripe."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        TRIALING = "trialing"
+        PAST_DUE = "past_due"
+        CANCELED = "canceled"
+        COMPED = "comped"  # given by an operator (`set_plan`), no Stripe
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="billing_plan")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="workspaces")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    stripe_customer_id = models.CharField(max_length=100, blank=True)
+    stripe_subscription_id = models.CharField(max_length=100, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.workspace_id} on {self.plan} ({self.status})"
+
+
+class UsageCounter(models.Model):
+    """How much of a limit one period has used, shared by every proxy process (when Redis is not configured).
+
+    `key` names the scope, the measure and the period ("ws:12:requests:2026-12"); proxies claim
+    blocks of it so that a request costs no query (proxy/admit/counters.py).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    used = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(help_text="the end of the period; a sweep deletes rows past it")
+
+    def __str__(self):
+        return f"{self.key}: {self.used}"

@@ -7,6 +7,7 @@ from proxy.account.accounting import RelayedStream
 from proxy.account.record import RequestRecord
 from proxy.admit.credentials import Credentials, operator_key_for
 from proxy.admit.options import RequestOptions
+from proxy.admit.quotas import QuotaTicket
 from proxy.asgi_io import Responder
 from proxy.errors import ProxyError
 from proxy.runtime import ProxyRuntime
@@ -38,6 +39,8 @@ class RequestContext:
     response_headers: list = field(default_factory=list)
     # Set by the relay of a stream: the account stage prices it from the outcome.
     relayed_stream: RelayedStream | None = None
+    # What the request took from its plan's monthly quotas; the account stage settles it.
+    quota: QuotaTicket | None = None
 
     def provider_key(self, provider, *, primary):
         """Return the key to call `provider` with: the client's, else the operator's when allowed."""

@@ -86,9 +86,11 @@ async def serve(runtime, scope, receive, send):
         )
     finally:
         if record.workspace_id is not None:
-            relayed_stream = admission.ctx.relayed_stream if admission.ctx else None
+            ctx = admission.ctx
             # 5. Account: in the background, so a client leaving during the last write cannot lose the record.
-            runtime.run_in_background(account(runtime, record, stream=relayed_stream))
+            runtime.run_in_background(
+                account(runtime, record, stream=ctx.relayed_stream if ctx else None, quota=ctx.quota if ctx else None)
+            )
 
 
 async def _admit_and_run(runtime, endpoint, scope, receive, responder, record, admission):
@@ -112,7 +114,7 @@ async def _admit_and_run(runtime, endpoint, scope, receive, responder, record, a
 
 
 async def admit(runtime, endpoint, headers, body, body_size, responder, record):
-    """Authenticate the Optera key, apply the rate limit, read the request's options; return its context."""
+    """Authenticate the key, apply the rate limit, read the options, count the plan's quotas; return the context."""
     credentials = credentials_from(headers, native_anthropic=endpoint.anthropic_shape)
     key_record = await runtime.keys.authenticate(credentials.optera_key)
     record.workspace_id = key_record.workspace_id
@@ -128,6 +130,7 @@ async def admit(runtime, endpoint, headers, body, body_size, responder, record):
         key_record=key_record,
         options=RequestOptions.from_request(headers, key_record.settings),
     )
+    ctx.quota = await runtime.quotas.admit(ctx, body, endpoint=endpoint.name)
     if body is not None:
         record.prompt_hash = await _prompt_hash(key_record.cache_secret, body, body_size)
     return ctx

@@ -10,8 +10,10 @@ from proxy.account.feed import RequestFeed
 from proxy.account.log_writer import LogWriter
 from proxy.account.metrics import ProxyMetrics
 from proxy.account.prices import PriceBook
+from proxy.admit.counters import Counters
 from proxy.admit.credentials import KeyCache
 from proxy.admit.limits import RateLimiter
+from proxy.admit.quotas import QuotaGate
 from proxy.forward.upstream import UpstreamClient
 from proxy.lookup.exact import ResponseCache
 from proxy.lookup.semantic import SemanticCache
@@ -60,6 +62,7 @@ class ProxyRuntime:
         self.background = BackgroundTasks()
         self.keys = KeyCache()
         self.rate_limiter = RateLimiter()
+        self.quotas = QuotaGate(Counters(), self.background)
         self.upstream = UpstreamClient()
         self.prices = PriceBook(self.background)
         self.metrics = ProxyMetrics()

@@ -25,13 +25,14 @@ class RelayedStream:
     prompt_body: dict
 
 
-async def account(runtime, record, *, stream=None):
-    """Settle the record's usage and cost, then log, count and publish it."""
+async def account(runtime, record, *, stream=None, quota=None):
+    """Settle the record's usage and cost (and its quota reservation), then log, count and publish it."""
     try:
         if stream is not None:
             await _settle_stream_usage(record, stream)
             await runtime.prices.account(record)
-    except Exception:  # a price-table hiccup must not cost the request its log row
+        await runtime.quotas.settle(quota, record.cost_usd)
+    except Exception:  # a price-table or counter hiccup must not cost the request its log row
         logger.exception("could not price request %s", record.request_id)
     try:
         runtime.metrics.observe(record)

@@ -1,0 +1,182 @@
+"""Plan quotas at admission: requests and spend per calendar month (UTC), refused before anything is forwarded.
+
+Every admitted request counts toward the request quota, cache hits included (a hit is a request
+served). The spend cap counts what Optera forwards at list price: a request reserves an estimate
+at admission (its prompt at the input price, plus its output cap at the output price) and the
+account stage settles the difference, so a burst at the cap cannot overshoot it by more than one
+request per process. Cache hits settle to nothing.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+
+from billing import selectors as billing_selectors
+from proxy import tokens
+from proxy.db import in_db_thread
+from proxy.errors import ProxyError
+from proxy.memo import BoundedMemo
+from proxy.shape.messages import message_text
+
+LIMITS_SECONDS = 5
+MICRO_USD = Decimal(1_000_000)
+# The output a request without max_tokens is assumed to produce, for the spend reservation only.
+DEFAULT_OUTPUT_CAP_TOKENS = 1000
+THRESHOLDS = (80, 100)
+NOT_COUNTED_ENDPOINTS = frozenset({"models"})
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Month:
+    label: str  # "2026-12"
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+
+    @classmethod
+    def containing(cls, moment):
+        start = moment.astimezone(datetime.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        return cls(label=start.strftime("%Y-%m"), starts_at=start, ends_at=end)
+
+
+@dataclass
+class QuotaTicket:
+    """What a request took from its workspace's counters, settled by the account stage."""
+
+    month: Month
+    spend_key: str | None = None
+    reserved_micro_usd: int = 0
+    headers: list = field(default_factory=list)
+
+
+class QuotaGate:
+    def __init__(self, counters, background):
+        self._counters = counters
+        self._background = background
+        self._limits = BoundedMemo(ttl_seconds=LIMITS_SECONDS)
+
+    async def admit(self, ctx, body, *, endpoint):
+        """Count the request against its plan's monthly quotas; raise 429 quota_exceeded when over."""
+        if endpoint in NOT_COUNTED_ENDPOINTS:
+            return None
+        workspace_id = ctx.key_record.workspace_id
+        limits = await self._limits_of(workspace_id)
+        if limits.monthly_requests is None and limits.monthly_spend_usd is None:
+            return None
+        month = Month.containing(datetime.datetime.now(datetime.UTC))
+        ticket = QuotaTicket(month=month)
+        if limits.monthly_requests is not None:
+            key = f"ws:{workspace_id}:requests:{month.label}"
+            taken = await self._counters.take(key, 1, limit=limits.monthly_requests, expires_at=month.ends_at)
+            remaining = max(limits.monthly_requests - taken.used, 0)
+            ticket.headers = [("x-optera-quota-remaining", str(remaining))]
+            if not taken.granted:
+                self._notify(workspace_id, "requests", 100, month)
+                raise self._refusal(f"the plan's {limits.monthly_requests:,} requests this month", month, ticket)
+            self._notify_crossed(workspace_id, "requests", taken.used, 1, limits.monthly_requests, month)
+        if limits.monthly_spend_usd is not None:
+            limit = int(limits.monthly_spend_usd * MICRO_USD)
+            estimate = await self._estimate_micro_usd(ctx, body)
+            key = f"ws:{workspace_id}:spend:{month.label}"
+            taken = await self._counters.take(key, estimate, limit=limit, expires_at=month.ends_at)
+            if not taken.granted:
+                await self._give_back_request(ticket, workspace_id, limits)
+                self._notify(workspace_id, "spend", 100, month)
+                raise self._refusal(f"the plan's ${limits.monthly_spend_usd:,} spend cap this month", month, ticket)
+            ticket.spend_key, ticket.reserved_micro_usd = key, estimate
+            self._notify_crossed(workspace_id, "spend", taken.used, estimate, limit, month)
+        ctx.response_headers.extend(ticket.headers)
+        return ticket
+
+    async def settle(self, ticket, cost_usd):
+        """Replace the spend reservation by what the request really cost."""
+        if ticket is None or ticket.spend_key is None:
+            return
+        actual = int(Decimal(cost_usd) * MICRO_USD)
+        await self._counters.adjust(
+            ticket.spend_key, actual - ticket.reserved_micro_usd, expires_at=ticket.month.ends_at
+        )
+
+    async def _give_back_request(self, ticket, workspace_id, limits):
+        if limits.monthly_requests is not None:
+            key = f"ws:{workspace_id}:requests:{ticket.month.label}"
+            await self._counters.adjust(key, -1, expires_at=ticket.month.ends_at)
+
+    async def _limits_of(self, workspace_id):
+        limits = self._limits.get(workspace_id)
+        if limits is None:
+            limits = await in_db_thread(billing_selectors.workspace_limits, workspace_id=workspace_id)
+            self._limits.put(workspace_id, limits)
+        return limits
+
+    async def _estimate_micro_usd(self, ctx, body):
+        """Prompt tokens (four characters each) at the input price plus the output cap at the output price."""
+        messages = (body or {}).get("messages") or []
+        prompt_tokens = sum(
+            tokens.rough_count(message_text(message)) for message in messages if isinstance(message, dict)
+        )
+        if isinstance((body or {}).get("input"), str):
+            prompt_tokens += tokens.rough_count(body["input"])
+        output_cap = _output_cap(body or {})
+        model = (body or {}).get("model")
+        price = await self._price_for(ctx, model)
+        if price is None:
+            return 0
+        # Prices are per million tokens, so price x tokens is already in micro-dollars.
+        return int(price.input * prompt_tokens + price.output * output_cap)
+
+    @staticmethod
+    async def _price_for(ctx, model):
+        from proxy.shape.routing import provider_of
+
+        try:
+            target = provider_of(model)
+        except ProxyError:
+            return None
+        return await ctx.runtime.prices.price(target.provider, target.model)
+
+    @staticmethod
+    def _refusal(what, month, ticket):
+        reset = month.ends_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        seconds = max(int((month.ends_at - datetime.datetime.now(datetime.UTC)).total_seconds()), 1)
+        return ProxyError(
+            429,
+            f"quota exceeded: {what} are used up; it resets at {reset}",
+            code="quota_exceeded",
+            error_type="rate_limit_error",
+            headers=ticket.headers + [("x-optera-quota-reset", reset), ("retry-after", str(seconds))],
+        )
+
+    def _notify_crossed(self, workspace_id, quota, used, amount, limit, month):
+        before = used - amount
+        for threshold in THRESHOLDS:
+            mark = limit * threshold / 100
+            if before < mark <= used:
+                self._notify(workspace_id, quota, threshold, month)
+
+    def _notify(self, workspace_id, quota, threshold, month):
+        self._background.spawn(_enqueue_threshold(workspace_id, quota, threshold, month.label))
+
+
+def _output_cap(body):
+    for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return DEFAULT_OUTPUT_CAP_TOKENS
+
+
+async def _enqueue_threshold(workspace_id, quota, threshold, period):
+    """Ask the worker to email the owners (once per threshold and month: the email is idempotent)."""
+    from accounts.tasks import quota_threshold_notify
+
+    try:
+        await sync_to_async(quota_threshold_notify.delay, thread_sensitive=False)(
+            workspace_id, quota, threshold, period
+        )
+    except Exception:  # the broker being down must not fail requests
+        logger.warning("could not enqueue the quota notice for workspace %s", workspace_id, exc_info=True)
