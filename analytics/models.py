@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -67,6 +69,11 @@ class RequestLog(models.Model):
     # Keyed with the workspace's secret: equal prompts can be grouped, never read back.
     prompt_hash = models.CharField(max_length=64, blank=True)
     route_reason = models.CharField(max_length=200, blank=True, help_text="why optera/auto chose its tier")
+    # Attribution the customer sent (X-Optera-User, -Tags, -Session): their own, ideally pseudonymous, ids.
+    end_user = models.CharField(max_length=128, blank=True)
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    session_id = models.CharField(max_length=128, blank=True)
+    session_path = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -75,6 +82,10 @@ class RequestLog(models.Model):
             models.Index(fields=["workspace", "-created_at"], name="request_log_workspace_time"),
             # The dashboard's request log pages newest first by id (keyset paging).
             models.Index(fields=["workspace", "-id"], name="request_log_workspace_id"),
+            # Spend by end user, tag and session (the usage report's group_by).
+            models.Index(fields=["workspace", "end_user"], name="request_log_workspace_user"),
+            models.Index(fields=["workspace", "session_id"], name="request_log_workspace_session"),
+            GinIndex(fields=["tags"], name="request_log_tags"),
         ]
 
     def __str__(self):

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -13,6 +14,22 @@ Usd = Decimal | int
 
 class UsageQuery(Schema):
     days: int = Field(30, ge=1, le=366, description="how many days back, up to now")
+    group_by: Literal["user", "tag", "session", "key", "model"] | None = Field(
+        None, description="add `groups`: spend by end user, tag, session, key (its preview) or model, by cost"
+    )
+    limit: int = Field(100, ge=1, le=1000, description="groups per page")
+    offset: int = Field(0, ge=0, description="groups to skip")
+    format: Literal["json", "csv"] = Field("json", description="csv: the groups as CSV (needs group_by)")
+
+
+class GroupUsageOut(Schema):
+    key: str = Field(description='the end user, tag, session, key preview or model; "" for requests without one')
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+    saved_usd: Decimal
 
 
 class ModelUsageOut(Schema):
@@ -43,3 +60,4 @@ class UsageOut(Schema):
     cache: dict[str, int] = Field(description="requests by cache status")
     by_model: list[ModelUsageOut]
     by_day: list[DayUsageOut]
+    groups: list[GroupUsageOut] | None = Field(None, description="with group_by: one page of groups, by cost")

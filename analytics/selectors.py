@@ -65,6 +65,10 @@ EXPORTED_REQUEST_LOG_FIELDS = (
     "overhead_ms",
     "client_ip",
     "route_reason",
+    "end_user",
+    "tags",
+    "session_id",
+    "session_path",
     "created_at",
 )
 
@@ -288,3 +292,37 @@ def workspace_row_counts(*, workspace_id):
         "request_logs": RequestLog.objects.filter(workspace_id=workspace_id).count(),
         "daily_usage": DailyUsage.objects.filter(workspace_id=workspace_id).count(),
     }
+
+
+# What the usage report can group by: the request log's column for each (tags are unnested).
+GROUP_COLUMNS = {"user": "end_user", "session": "session_id", "model": "model_used", "key": "api_key_id"}
+
+
+def usage_groups(*, workspace_id, since, group_by, limit, offset):
+    """Return the workspace's spend grouped by end user, tag, session, key or model, by cost, paged.
+
+    Each group: key, requests, errors, prompt and completion tokens, cost and saved (USD). A
+    request with several tags counts once in each; requests without the attribute group under "".
+    """
+    table = RequestLog._meta.db_table
+    if group_by == "tag":
+        source, key = f"{table} AS log CROSS JOIN LATERAL unnest(log.tags) AS grouped(value)", "grouped.value"
+    elif group_by == "key":
+        api_keys = RequestLog._meta.get_field("api_key").related_model._meta.db_table
+        source = f"{table} AS log LEFT JOIN {api_keys} AS api_key ON api_key.id = log.api_key_id"
+        key = "COALESCE(api_key.preview, '')"
+    else:
+        source, key = f"{table} AS log", f"log.{GROUP_COLUMNS[group_by]}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {key} AS key, COUNT(*), COUNT(*) FILTER (WHERE log.status_code >= 400),
+                   COALESCE(SUM(log.prompt_tokens), 0), COALESCE(SUM(log.completion_tokens), 0),
+                   COALESCE(SUM(log.cost_usd), 0), COALESCE(SUM(log.saved_usd), 0)
+            FROM {source} WHERE log.workspace_id = %s AND log.created_at >= %s
+            GROUP BY 1 ORDER BY 6 DESC, 2 DESC, 1 LIMIT %s OFFSET %s
+            """,
+            [workspace_id, since, limit, offset],
+        )
+        columns = ("key", "requests", "errors", "prompt_tokens", "completion_tokens", "cost_usd", "saved_usd")
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing.models import Plan, UsageCounter, WorkspacePlan
+from billing.models import Budget, Plan, UsageCounter, WorkspacePlan
 
 
 @admin.register(Plan)
@@ -37,3 +37,10 @@ class UsageCounterAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "scope", "scope_value", "usd", "period", "hard", "created_at"]
+    list_filter = ["scope", "period", "hard"]
+    search_fields = ["workspace__name", "scope_value"]

@@ -69,3 +69,52 @@ class UsageCounter(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.used}"
+
+
+class Budget(models.Model):
+    """A spending limit in USD per day, week or month (UTC) on a workspace, one of its keys, an end user or a tag.
+
+    Hard budgets refuse requests that would pass them (429 budget_exceeded); soft ones only alert.
+    Spend is what Optera forwards at list price; cache hits cost nothing.
+    """
+
+    class Scope(models.TextChoices):
+        WORKSPACE = "workspace"
+        KEY = "key"
+        USER = "user"
+        TAG = "tag"
+
+    class Period(models.TextChoices):
+        DAY = "day"
+        WEEK = "week"
+        MONTH = "month"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="budgets")
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    scope_value = models.CharField(
+        max_length=128, blank=True, help_text="key id, end user or tag; empty for the workspace"
+    )
+    usd = models.DecimalField(max_digits=16, decimal_places=8, validators=[MinValueValidator(Decimal("0"))])
+    period = models.CharField(max_length=10, choices=Period.choices)
+    hard = models.BooleanField(default=True, help_text="refuse requests past it (else alert only)")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["scope", "scope_value", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "scope", "scope_value", "period"], name="budget_unique_scope")
+        ]
+
+    def __str__(self):
+        return f"{self.describe()} ({'hard' if self.hard else 'soft'})"
+
+    def describe(self):
+        """Name the budget as a person would: "the end user alice's $5.00 daily budget"."""
+        period = {"day": "daily", "week": "weekly", "month": "monthly"}[self.period]
+        whose = {
+            "workspace": "the workspace's",
+            "key": f"key {self.scope_value}'s",
+            "user": f"the end user {self.scope_value}'s",
+            "tag": f"the tag {self.scope_value}'s",
+        }[self.scope]
+        return f"{whose} ${self.usd:,.2f} {period} budget"

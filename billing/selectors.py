@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.models import Plan, WorkspacePlan
+from billing.models import Budget, Plan, WorkspacePlan
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,8 @@ def workspace_limits(*, workspace_id):
         monthly_requests=plan.monthly_request_quota,
         monthly_spend_usd=plan.monthly_spend_cap_usd,
     )
+
+
+def budgets_of(*, workspace_id):
+    """Return the workspace's budgets as a list (the proxy keeps it for a few seconds)."""
+    return list(Budget.objects.filter(workspace_id=workspace_id))

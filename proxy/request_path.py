@@ -19,6 +19,7 @@ from django.conf import settings
 from cachestore import keys
 from proxy.account.accounting import account
 from proxy.account.record import RequestRecord
+from proxy.admit.attribution import Attribution
 from proxy.admit.credentials import credentials_from
 from proxy.admit.options import RequestOptions
 from proxy.admit.validation import validate_chat_body, validate_embeddings_body, validate_native_messages_body
@@ -130,7 +131,11 @@ async def admit(runtime, endpoint, headers, body, body_size, responder, record):
         key_record=key_record,
         options=RequestOptions.from_request(headers, key_record.settings),
     )
+    attribution = Attribution.from_request(headers, body)
+    record.end_user, record.tags = attribution.end_user, attribution.tags
+    record.session_id, record.session_path = attribution.session_id, attribution.session_path
     ctx.quota = await runtime.quotas.admit(ctx, body, endpoint=endpoint.name)
+    await runtime.budgets.admit(ctx, body, ctx.quota)
     if body is not None:
         record.prompt_hash = await _prompt_hash(key_record.cache_secret, body, body_size)
     return ctx

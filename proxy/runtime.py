@@ -10,6 +10,7 @@ from proxy.account.feed import RequestFeed
 from proxy.account.log_writer import LogWriter
 from proxy.account.metrics import ProxyMetrics
 from proxy.account.prices import PriceBook
+from proxy.admit.budgets import BudgetGate
 from proxy.admit.counters import Counters
 from proxy.admit.credentials import KeyCache
 from proxy.admit.limits import RateLimiter
@@ -62,7 +63,9 @@ class ProxyRuntime:
         self.background = BackgroundTasks()
         self.keys = KeyCache()
         self.rate_limiter = RateLimiter()
-        self.quotas = QuotaGate(Counters(), self.background)
+        counters = Counters()
+        self.quotas = QuotaGate(counters, self.background)
+        self.budgets = BudgetGate(counters, self.quotas, self.background)
         self.upstream = UpstreamClient()
         self.prices = PriceBook(self.background)
         self.metrics = ProxyMetrics()

@@ -60,7 +60,10 @@ def django_db_setup(request, django_db_blocker):
         from django.test.utils import teardown_databases
 
         with django_db_blocker.unblock():
-            teardown_databases(databases, verbosity=request.config.option.verbose)
+            try:
+                teardown_databases(databases, verbosity=request.config.option.verbose)
+            except Exception as error:  # the live server's threads may still hold connections: say so, go on
+                request.node.warn(pytest.PytestWarning(f"could not drop the test database: {error}"))
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,10 @@ class RequestRecord:
     # For optera/auto: the strong-tier target the request would have used; routing savings are
     # measured against it.
     route_baseline: object = None
+    end_user: str = ""
+    tags: tuple = ()
+    session_id: str = ""
+    session_path: str = ""
     # Set once cost and savings are known (a relayed JSON answer carries its cost in a header).
     priced: bool = False
 
@@ -73,4 +77,8 @@ class RequestRecord:
             client_ip=self.client_ip,
             prompt_hash=self.prompt_hash,
             route_reason=self.route_reason[:200],
+            end_user=self.end_user,
+            tags=list(self.tags),
+            session_id=self.session_id,
+            session_path=self.session_path,
         )

@@ -15,7 +15,6 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 
 from billing import selectors as billing_selectors
-from proxy import tokens
 from proxy.db import in_db_thread
 from proxy.errors import ProxyError
 from proxy.memo import BoundedMemo
@@ -23,6 +22,8 @@ from proxy.shape.messages import message_text
 
 LIMITS_SECONDS = 5
 MICRO_USD = Decimal(1_000_000)
+PROMPT_CHARS_PER_TOKEN = 3
+FRAMING_TOKENS_PER_MESSAGE = 8
 # The output a request without max_tokens is assumed to produce, for the spend reservation only.
 DEFAULT_OUTPUT_CAP_TOKENS = 1000
 THRESHOLDS = (80, 100)
@@ -43,13 +44,22 @@ class Month:
         return cls(label=start.strftime("%Y-%m"), starts_at=start, ends_at=end)
 
 
+@dataclass(frozen=True)
+class Held:
+    """An amount a request took from one counter at admission."""
+
+    counter_key: str
+    amount: int
+    expires_at: datetime.datetime
+    spend: bool  # micro-dollars reserved as an estimate, settled to the real cost at the end
+
+
 @dataclass
 class QuotaTicket:
-    """What a request took from its workspace's counters, settled by the account stage."""
+    """What a request took from its workspace's counters (plan quotas and budgets), settled by the account stage."""
 
-    month: Month
-    spend_key: str | None = None
-    reserved_micro_usd: int = 0
+    held: list = field(default_factory=list)
+    estimate_micro_usd: int | None = None
     headers: list = field(default_factory=list)
 
 
@@ -60,15 +70,17 @@ class QuotaGate:
         self._limits = BoundedMemo(ttl_seconds=LIMITS_SECONDS)
 
     async def admit(self, ctx, body, *, endpoint):
-        """Count the request against its plan's monthly quotas; raise 429 quota_exceeded when over."""
+        """Count the request against its plan's monthly quotas; raise 429 quota_exceeded when over.
+
+        Return the request's ticket (also for the budgets that come next), or None for a request
+        that no quota counts.
+        """
         if endpoint in NOT_COUNTED_ENDPOINTS:
             return None
+        ticket = QuotaTicket()
         workspace_id = ctx.key_record.workspace_id
         limits = await self._limits_of(workspace_id)
-        if limits.monthly_requests is None and limits.monthly_spend_usd is None:
-            return None
         month = Month.containing(datetime.datetime.now(datetime.UTC))
-        ticket = QuotaTicket(month=month)
         if limits.monthly_requests is not None:
             key = f"ws:{workspace_id}:requests:{month.label}"
             taken = await self._counters.take(key, 1, limit=limits.monthly_requests, expires_at=month.ends_at)
@@ -77,34 +89,42 @@ class QuotaGate:
             if not taken.granted:
                 self._notify(workspace_id, "requests", 100, month)
                 raise self._refusal(f"the plan's {limits.monthly_requests:,} requests this month", month, ticket)
+            ticket.held.append(Held(key, 1, month.ends_at, spend=False))
             self._notify_crossed(workspace_id, "requests", taken.used, 1, limits.monthly_requests, month)
         if limits.monthly_spend_usd is not None:
             limit = int(limits.monthly_spend_usd * MICRO_USD)
-            estimate = await self._estimate_micro_usd(ctx, body)
+            estimate = await self.estimate(ticket, ctx, body)
             key = f"ws:{workspace_id}:spend:{month.label}"
             taken = await self._counters.take(key, estimate, limit=limit, expires_at=month.ends_at)
             if not taken.granted:
-                await self._give_back_request(ticket, workspace_id, limits)
+                await self.give_back(ticket)
                 self._notify(workspace_id, "spend", 100, month)
                 raise self._refusal(f"the plan's ${limits.monthly_spend_usd:,} spend cap this month", month, ticket)
-            ticket.spend_key, ticket.reserved_micro_usd = key, estimate
+            ticket.held.append(Held(key, estimate, month.ends_at, spend=True))
             self._notify_crossed(workspace_id, "spend", taken.used, estimate, limit, month)
         ctx.response_headers.extend(ticket.headers)
         return ticket
 
+    async def estimate(self, ticket, ctx, body):
+        """Return the request's worst-case cost in micro-dollars, worked out once per request."""
+        if ticket.estimate_micro_usd is None:
+            ticket.estimate_micro_usd = await self._estimate_micro_usd(ctx, body)
+        return ticket.estimate_micro_usd
+
     async def settle(self, ticket, cost_usd):
-        """Replace the spend reservation by what the request really cost."""
-        if ticket is None or ticket.spend_key is None:
+        """Replace each spend reservation by what the request really cost."""
+        if ticket is None:
             return
         actual = int(Decimal(cost_usd) * MICRO_USD)
-        await self._counters.adjust(
-            ticket.spend_key, actual - ticket.reserved_micro_usd, expires_at=ticket.month.ends_at
-        )
+        for held in ticket.held:
+            if held.spend:
+                await self._counters.adjust(held.counter_key, actual - held.amount, expires_at=held.expires_at)
 
-    async def _give_back_request(self, ticket, workspace_id, limits):
-        if limits.monthly_requests is not None:
-            key = f"ws:{workspace_id}:requests:{ticket.month.label}"
-            await self._counters.adjust(key, -1, expires_at=ticket.month.ends_at)
+    async def give_back(self, ticket):
+        """Return everything the request took (it was refused by a later limit)."""
+        for held in ticket.held:
+            await self._counters.adjust(held.counter_key, -held.amount, expires_at=held.expires_at)
+        ticket.held.clear()
 
     async def _limits_of(self, workspace_id):
         limits = self._limits.get(workspace_id)
@@ -114,13 +134,20 @@ class QuotaGate:
         return limits
 
     async def _estimate_micro_usd(self, ctx, body):
-        """Prompt tokens (four characters each) at the input price plus the output cap at the output price."""
+        """The prompt at the input price plus the output cap at the output price, on the high side.
+
+        Tokenising on the event loop would cost milliseconds, so the prompt is counted at three
+        characters a token (English runs about four) plus a generous framing per message: an
+        estimate that falls short would let a burst pass a budget by more than one request.
+        """
         messages = (body or {}).get("messages") or []
         prompt_tokens = sum(
-            tokens.rough_count(message_text(message)) for message in messages if isinstance(message, dict)
+            len(message_text(message)) // PROMPT_CHARS_PER_TOKEN + FRAMING_TOKENS_PER_MESSAGE
+            for message in messages
+            if isinstance(message, dict)
         )
         if isinstance((body or {}).get("input"), str):
-            prompt_tokens += tokens.rough_count(body["input"])
+            prompt_tokens += len(body["input"]) // PROMPT_CHARS_PER_TOKEN + 1
         output_cap = _output_cap(body or {})
         model = (body or {}).get("model")
         price = await self._price_for(ctx, model)

@@ -8,8 +8,8 @@ from decimal import Decimal
 import openai
 import pytest
 
-from billing.models import Plan, UsageCounter, WorkspacePlan
 from analytics.models import RequestLog
+from billing.models import Plan, UsageCounter, WorkspacePlan
 from proxy.admit.counters import Counters
 from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 

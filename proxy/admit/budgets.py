@@ -1,0 +1,122 @@
+"""Budgets at admission: USD per day, week or month (UTC) on the workspace, a key, an end user or a tag.
+
+A request reserves its worst-case cost (the same estimate as the plan's spend cap) on every budget
+that covers it, through the same counters as the plan quotas (proxy/admit/counters.py): a hard
+budget refuses what would pass it (429 budget_exceeded, X-Optera-Budget-Reset), so a burst
+overshoots by at most one request per process; a soft one only counts, and alerts at 80 % and
+100 %. The account stage settles each reservation to the real cost; cache hits settle to nothing.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+
+from billing import selectors as billing_selectors
+from proxy.admit.quotas import MICRO_USD, THRESHOLDS, Held
+from proxy.db import in_db_thread
+from proxy.errors import ProxyError
+from proxy.memo import BoundedMemo
+
+BUDGETS_SECONDS = 5
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BudgetPeriod:
+    label: str
+    ends_at: datetime.datetime
+
+    @classmethod
+    def of(cls, period, moment):
+        """The UTC day, ISO week (from Monday) or calendar month that `moment` falls in."""
+        day = moment.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        if period == "day":
+            return cls(label=day.strftime("%Y-%m-%d"), ends_at=day + datetime.timedelta(days=1))
+        if period == "week":
+            monday = day - datetime.timedelta(days=day.weekday())
+            return cls(label=monday.strftime("%G-W%V"), ends_at=monday + datetime.timedelta(days=7))
+        month = day.replace(day=1)
+        return cls(label=month.strftime("%Y-%m"), ends_at=(month + datetime.timedelta(days=32)).replace(day=1))
+
+
+class BudgetGate:
+    def __init__(self, counters, quotas, background):
+        self._counters = counters
+        self._quotas = quotas
+        self._background = background
+        self._budgets = BoundedMemo(ttl_seconds=BUDGETS_SECONDS)
+
+    async def admit(self, ctx, body, ticket):
+        """Reserve the request's estimated cost on each budget covering it; raise 429 when a hard one is spent."""
+        if ticket is None:
+            return
+        record = ctx.record
+        budgets = [budget for budget in await self._budgets_of(record.workspace_id) if _covers(budget, record)]
+        now = datetime.datetime.now(datetime.UTC)
+        for budget in budgets:
+            period = BudgetPeriod.of(budget.period, now)
+            estimate = await self._quotas.estimate(ticket, ctx, body)
+            key = f"budget:{budget.pk}:{period.label}"
+            limit = int(budget.usd * MICRO_USD)
+            if budget.hard:
+                taken = await self._counters.take(key, estimate, limit=limit, expires_at=period.ends_at)
+                if not taken.granted:
+                    await self._quotas.give_back(ticket)
+                    self._alert(budget, 100, period)
+                    raise _refusal(budget, period)
+                used = taken.used
+            else:
+                await self._counters.adjust(key, estimate, expires_at=period.ends_at)
+                used = None
+            ticket.held.append(Held(key, estimate, period.ends_at, spend=True))
+            if used is not None:
+                self._alert_crossed(budget, used - estimate, used, limit, period)
+
+    async def _budgets_of(self, workspace_id):
+        budgets = self._budgets.get(workspace_id)
+        if budgets is None:
+            budgets = await in_db_thread(billing_selectors.budgets_of, workspace_id=workspace_id)
+            self._budgets.put(workspace_id, budgets)
+        return budgets
+
+    def _alert_crossed(self, budget, before, after, limit, period):
+        for threshold in THRESHOLDS:
+            if before < limit * threshold / 100 <= after:
+                self._alert(budget, threshold, period)
+
+    def _alert(self, budget, threshold, period):
+        self._background.spawn(_enqueue_alert(budget.pk, threshold, period.label))
+
+
+def _covers(budget, record):
+    if budget.scope == "workspace":
+        return True
+    if budget.scope == "key":
+        return budget.scope_value == str(record.api_key_id)
+    if budget.scope == "user":
+        return bool(record.end_user) and budget.scope_value == record.end_user
+    return budget.scope_value in record.tags
+
+
+def _refusal(budget, period):
+    reset = period.ends_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = max(int((period.ends_at - datetime.datetime.now(datetime.UTC)).total_seconds()), 1)
+    return ProxyError(
+        429,
+        f"budget exceeded: {budget.describe()} is spent; it resets at {reset}",
+        code="budget_exceeded",
+        error_type="rate_limit_error",
+        headers=[("x-optera-budget-reset", reset), ("retry-after", str(seconds))],
+    )
+
+
+async def _enqueue_alert(budget_id, threshold, period_label):
+    """Ask the worker to alert the workspace's owners and admins (once per budget, threshold and period)."""
+    try:
+        from billing.tasks import budget_threshold_alert
+
+        await sync_to_async(budget_threshold_alert.delay, thread_sensitive=False)(budget_id, threshold, period_label)
+    except Exception:  # the broker being down must not fail requests
+        logger.warning("could not enqueue the alert of budget %s", budget_id, exc_info=True)
