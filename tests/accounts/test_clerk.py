@@ -510,3 +510,23 @@ def test_a_partial_or_wrong_clerk_configuration_stops_the_process(environment, c
         timeout=60,
     )
     assert run.returncode != 0 and complaint in run.stderr
+
+
+@pytest.mark.parametrize(
+    "changes, signed_by_other_key",
+    [({}, False), ({"azp": "https://evil.example"}, False), ({"exp": int(time.time()) - 3600}, False), ({}, True)],
+    ids=["valid", "wrong azp", "expired", "bad signature"],
+)
+def test_only_a_valid_session_cookie_reaches_the_dashboard(
+    clerk, clerk_key, other_key, client, changes, signed_by_other_key
+):
+    workspace = services.workspace_create(name="acme", owner_email="alice@acme.test")
+    signer = other_key if signed_by_other_key else clerk_key
+    client.cookies["__session"] = signer.token(session_claims(email="alice@acme.test", **changes), kid=clerk_key.kid)
+
+    overview = client.get(f"/w/{workspace.pk}/")
+
+    if changes or signed_by_other_key:
+        assert overview.status_code == 302 and overview.url.startswith("/accounts/login/")
+    else:
+        assert overview.status_code == 200 and "acme" in overview.content.decode()
