@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing.models import Budget, Plan, UsageCounter, WorkspacePlan
+from billing.models import AlertSent, Budget, Plan, UsageCounter, Webhook, WebhookDelivery, WorkspacePlan
 
 
 @admin.register(Plan)
@@ -44,3 +44,22 @@ class BudgetAdmin(admin.ModelAdmin):
     list_display = ["workspace", "scope", "scope_value", "usd", "period", "hard", "created_at"]
     list_filter = ["scope", "period", "hard"]
     search_fields = ["workspace__name", "scope_value"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "url", "created_at"]
+    search_fields = ["workspace__name", "url"]
+    exclude = ["secret"]  # signs deliveries; nobody needs to read it back
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["webhook", "event_type", "attempts", "status_code", "error", "delivered_at", "created_at"]
+    list_filter = ["event_type"]
+
+
+@admin.register(AlertSent)
+class AlertSentAdmin(admin.ModelAdmin):
+    list_display = ["key", "created_at"]
+    search_fields = ["key"]

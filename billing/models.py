@@ -118,3 +118,44 @@ class Budget(models.Model):
             "tag": f"the tag {self.scope_value}'s",
         }[self.scope]
         return f"{whose} ${self.usd:,.2f} {period} budget"
+
+
+class Webhook(models.Model):
+    """Where a workspace's alerts are POSTed, signed with `secret` (X-Optera-Signature: t=...,v1=HMAC)."""
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="webhook")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=64, help_text="shown once when set; signs every delivery")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"webhook of {self.workspace_id}"
+
+
+class AlertSent(models.Model):
+    """One alert (a budget crossing a threshold in one period), claimed once so it is sent once."""
+
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.key
+
+
+class WebhookDelivery(models.Model):
+    """The delivery log of a workspace's webhook: one row per event, with its last attempt."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=60)
+    payload = models.JSONField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.event_type} to {self.webhook_id} ({self.status_code or self.error or 'pending'})"

@@ -140,6 +140,8 @@ OPTERA_POLICY_EFFECTIVE_DATE = envstr("OPTERA_POLICY_EFFECTIVE_DATE", "2026-12-0
 OPTERA_DELETION_WINDOW_DAYS = envint("OPTERA_DELETION_WINDOW_DAYS", 30, minimum=1, maximum=365)
 # An invitation link to a workspace stays valid this long.
 OPTERA_INVITATION_DAYS = envint("OPTERA_INVITATION_DAYS", 7, minimum=1, maximum=90)
+# Budget-alert webhooks go only to public addresses unless the operator allows private ones.
+OPTERA_WEBHOOK_ALLOW_PRIVATE = envbool("OPTERA_WEBHOOK_ALLOW_PRIVATE", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

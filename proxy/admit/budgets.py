@@ -60,19 +60,17 @@ class BudgetGate:
             estimate = await self._quotas.estimate(ticket, ctx, body)
             key = f"budget:{budget.pk}:{period.label}"
             limit = int(budget.usd * MICRO_USD)
-            if budget.hard:
-                taken = await self._counters.take(key, estimate, limit=limit, expires_at=period.ends_at)
-                if not taken.granted:
-                    await self._quotas.give_back(ticket)
-                    self._alert(budget, 100, period)
-                    raise _refusal(budget, period)
-                used = taken.used
-            else:
+            taken = await self._counters.take(key, estimate, limit=limit, expires_at=period.ends_at)
+            if taken.granted:
+                self._alert_crossed(budget, taken.used - estimate, taken.used, limit, period)
+            elif budget.hard:
+                await self._quotas.give_back(ticket)
+                self._alert(budget, 100, period)
+                raise _refusal(budget, period)
+            else:  # a soft budget counts past its limit and alerts (once: the alert is idempotent)
                 await self._counters.adjust(key, estimate, expires_at=period.ends_at)
-                used = None
+                self._alert(budget, 100, period)
             ticket.held.append(Held(key, estimate, period.ends_at, spend=True))
-            if used is not None:
-                self._alert_crossed(budget, used - estimate, used, limit, period)
 
     async def _budgets_of(self, workspace_id):
         budgets = self._budgets.get(workspace_id)
