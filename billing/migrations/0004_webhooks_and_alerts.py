@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_workspace_tier'),
+        ('accounts', '0005_profile_and_invitation'),
         ('billing', '0003_budgets'),
     ]
 
