@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from accounts.models import ApiKey, ClerkIdentity, Invitation, Membership, Profile, Workspace, WorkspaceSettings
+from accounts.models import (
+    ApiKey,
+    ClerkIdentity,
+    EmailSent,
+    Invitation,
+    Membership,
+    Profile,
+    Workspace,
+    WorkspaceSettings,
+)
 
 
 class WorkspaceSettingsInline(admin.StackedInline):
@@ -92,3 +101,9 @@ class InvitationAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["email", "workspace__name"]
     readonly_fields = ["created_at", "accepted_at"]
+
+
+@admin.register(EmailSent)
+class EmailSentAdmin(admin.ModelAdmin):
+    list_display = ["key", "created_at"]
+    search_fields = ["key"]

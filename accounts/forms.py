@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 
 from accounts import workspace_options
-from accounts.models import CacheMode, Membership
+from accounts.models import CacheMode, Membership, ServiceTier
 
 
 class SignUpForm(forms.Form):
@@ -127,6 +127,7 @@ LABELS = {
     "semantic_threshold": "Semantic similarity threshold",
     "operator_keys": "Operator's provider keys",
     "retention_days": "Request-log retention (days)",
+    "tier": "Provider tier",
 }
 
 
@@ -137,6 +138,9 @@ def _field_for(option, value):
         return forms.BooleanField(label=label, required=False, initial=value, help_text=option.help)
     if kind is workspace_options.CACHE_MODE:
         choices = [(mode, mode) for mode in CacheMode.values]
+        return forms.ChoiceField(label=label, choices=choices, initial=value, help_text=option.help)
+    if kind is workspace_options.SERVICE_TIER:
+        choices = [(tier, tier) for tier in ServiceTier.values]
         return forms.ChoiceField(label=label, choices=choices, initial=value, help_text=option.help)
     if kind is workspace_options.MODEL_MAP:
         return forms.CharField(

@@ -74,6 +74,13 @@ class CacheMode(models.TextChoices):
     SEMANTIC = "semantic"
 
 
+class ServiceTier(models.TextChoices):
+    """The provider tier a request is sent on: OpenAI's flex tier costs half, answers slower, may refuse."""
+
+    STANDARD = "standard"
+    FLEX = "flex"
+
+
 class WorkspaceSettings(models.Model):
     """A workspace's options; defaults are documented in the README and `workspace_settings`."""
 
@@ -93,6 +100,8 @@ class WorkspaceSettings(models.Model):
     summary_trigger_tokens = models.PositiveIntegerField(default=4000, validators=[MinValueValidator(500)])
     summary_keep_recent_turns = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
     provider_prompt_cache = models.BooleanField(default=True)
+    # Flex where the model offers it (else standard); a request's X-Optera-Tier overrides it.
+    tier = models.CharField(max_length=10, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
     allow_operator_keys = models.BooleanField(default=False)
     rate_limit_per_minute = models.PositiveIntegerField(default=600, validators=[MinValueValidator(1)])
     retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)])
@@ -152,3 +161,13 @@ class ClerkIdentity(models.Model):
 
     def __str__(self):
         return f"{self.clerk_user_id} as {self.user}"
+
+
+class EmailSent(models.Model):
+    """An email sent for one occasion (its idempotency key), so that the occasion never sends it twice."""
+
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.key

@@ -66,6 +66,7 @@ class SettingsChangeIn(Schema):
     summary_trigger_tokens: int | None = None
     summary_keep_recent_turns: int | None = None
     provider_prompt_cache: bool | None = None
+    tier: Literal["standard", "flex"] | None = None
     retention_days: int | None = None
 
 
@@ -85,6 +86,7 @@ class SettingsOut(Schema):
     summary_trigger_tokens: int
     summary_keep_recent_turns: int
     provider_prompt_cache: bool
+    tier: Literal["standard", "flex"]
     operator_keys: bool
     rate_limit_per_minute: int
     retention_days: int

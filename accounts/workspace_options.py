@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from accounts.models import CacheMode, WorkspaceSettings
+from accounts.models import CacheMode, ServiceTier, WorkspaceSettings
 
 
 class InvalidOption(ValueError):
@@ -47,6 +47,12 @@ def _number(value):
 def _cache_mode(value):
     if value not in CacheMode.values:
         raise InvalidOption(f"{value!r} is not one of {', '.join(CacheMode.values)}")
+    return value
+
+
+def _service_tier(value):
+    if value not in ServiceTier.values:
+        raise InvalidOption(f"{value!r} is not one of {', '.join(ServiceTier.values)}")
     return value
 
 
@@ -118,6 +124,7 @@ ON_OFF = Kind(_on_off, _on_off_from_text)
 WHOLE_NUMBER = Kind(_integer, _integer_from_text)
 NUMBER = Kind(_number, _number_from_text)
 CACHE_MODE = Kind(_cache_mode, _text)
+SERVICE_TIER = Kind(_service_tier, _text)
 MODEL_NAME = Kind(_model_name, _text)
 MODEL_MAP = Kind(_model_map, _json_from_text)
 
@@ -144,6 +151,7 @@ OPTIONS = (
     Option("summary_trigger_tokens", "summary_trigger_tokens", WHOLE_NUMBER, "history size that triggers a summary"),
     Option("summary_keep_recent_turns", "summary_keep_recent_turns", WHOLE_NUMBER, "turns kept verbatim"),
     Option("provider_prompt_cache", "provider_prompt_cache", ON_OFF, "automatic provider prompt-cache markers"),
+    Option("tier", "tier", SERVICE_TIER, "standard | flex (OpenAI's half-price tier where the model has it)"),
     Option("operator_keys", "allow_operator_keys", ON_OFF, "may use the operator's provider keys"),
     Option("rate_limit_per_minute", "rate_limit_per_minute", WHOLE_NUMBER, "requests per minute per key"),
     Option("retention_days", "retention_days", WHOLE_NUMBER, "days request logs are kept"),

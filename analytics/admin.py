@@ -12,6 +12,8 @@ class ModelPriceAdmin(admin.ModelAdmin):
         "output_per_mtok",
         "cached_input_per_mtok",
         "cache_write_per_mtok",
+        "flex_input_per_mtok",
+        "flex_output_per_mtok",
         "valid_from",
         "valid_to",
     ]
@@ -34,7 +36,7 @@ class RequestLogAdmin(admin.ModelAdmin):
         "saved_usd",
         "total_ms",
     ]
-    list_filter = ["endpoint", "provider", "cache_status", "status_code", "stream"]
+    list_filter = ["endpoint", "provider", "cache_status", "tier", "status_code", "stream"]
     search_fields = ["request_id", "workspace__name", "model_used"]
     date_hierarchy = "created_at"
     list_select_related = ["workspace"]

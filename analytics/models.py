@@ -20,6 +20,10 @@ class ModelPrice(models.Model):
     output_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     cached_input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     cache_write_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    # OpenAI's flex tier (service_tier "flex"); empty where the model does not offer it.
+    flex_input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    flex_output_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    flex_cached_input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     valid_from = models.DateTimeField(default=timezone.now)
     valid_to = models.DateTimeField(null=True, blank=True)
 
@@ -69,6 +73,7 @@ class RequestLog(models.Model):
     # Keyed with the workspace's secret: equal prompts can be grouped, never read back.
     prompt_hash = models.CharField(max_length=64, blank=True)
     route_reason = models.CharField(max_length=200, blank=True, help_text="why optera/auto chose its tier")
+    tier = models.CharField(max_length=10, blank=True, help_text="the provider tier that answered: flex or standard")
     # Attribution the customer sent (X-Optera-User, -Tags, -Session): their own, ideally pseudonymous, ids.
     end_user = models.CharField(max_length=128, blank=True)
     tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)

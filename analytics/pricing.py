@@ -17,6 +17,19 @@ class Price:
     output: Decimal
     cached_input: Decimal
     cache_write: Decimal
+    # OpenAI's flex tier; None where the model does not offer it.
+    flex_input: Decimal | None = None
+    flex_output: Decimal | None = None
+    flex_cached_input: Decimal | None = None
+
+    @property
+    def offers_flex(self):
+        return self.flex_input is not None and self.flex_output is not None
+
+    def on_flex(self):
+        """Return the flex tier's price (for a model that offers it); without a cached price, reads cost full."""
+        cached = self.flex_cached_input if self.flex_cached_input is not None else self.flex_input
+        return Price(input=self.flex_input, output=self.flex_output, cached_input=cached, cache_write=self.flex_input)
 
 
 @dataclass(frozen=True)

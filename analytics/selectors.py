@@ -65,6 +65,7 @@ EXPORTED_REQUEST_LOG_FIELDS = (
     "overhead_ms",
     "client_ip",
     "route_reason",
+    "tier",
     "end_user",
     "tags",
     "session_id",
@@ -85,6 +86,9 @@ def model_prices_current(*, now=None):
             output=row.output_per_mtok,
             cached_input=row.cached_input_per_mtok,
             cache_write=row.cache_write_per_mtok,
+            flex_input=row.flex_input_per_mtok,
+            flex_output=row.flex_output_per_mtok,
+            flex_cached_input=row.flex_cached_input_per_mtok,
         )
         for row in rows
     }

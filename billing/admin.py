@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from billing.models import AlertSent, Budget, Plan, UsageCounter, Webhook, WebhookDelivery, WorkspacePlan
+from billing.models import (
+    AlertSent,
+    Budget,
+    Plan,
+    StripeEventClaim,
+    UsageCounter,
+    Webhook,
+    WebhookDelivery,
+    WorkspacePlan,
+)
 
 
 @admin.register(Plan)
@@ -63,3 +72,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 class AlertSentAdmin(admin.ModelAdmin):
     list_display = ["key", "created_at"]
     search_fields = ["key"]
+
+
+@admin.register(StripeEventClaim)
+class StripeEventClaimAdmin(admin.ModelAdmin):
+    # Written by the Stripe webhook, once per event; dj-stripe's own tables hold the events themselves.
+    list_display = ["event_id", "event_type", "created_at"]
+    list_filter = ["event_type"]
+    search_fields = ["event_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

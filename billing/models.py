@@ -159,3 +159,18 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event_type} to {self.webhook_id} ({self.status_code or self.error or 'pending'})"
+
+
+class StripeEventClaim(models.Model):
+    """A Stripe event whose plan effect is enqueued: claimed once, in the event's own transaction, by its id.
+
+    dj-stripe records an event by its unique id, but it looks for the id before it records it, so
+    two deliveries arriving together can both run its handlers; this unique row is the guard.
+    """
+
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=250)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.event_type} {self.event_id}"

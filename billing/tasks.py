@@ -1,10 +1,44 @@
 """Background jobs of billing: each loads by id and calls a service."""
 
-import httpx
-from celery import shared_task
+import logging
 
-from billing import alerts
+import httpx
+import stripe
+from celery import shared_task
+from djstripe.models import Event
+
+from billing import alerts, services
 from billing.models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+
+# Stripe unreachable, failing or rate-limiting: worth retrying. A refusal (no such subscription) is not.
+STRIPE_TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
+
+
+@shared_task(
+    ignore_result=True, autoretry_for=STRIPE_TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=600, max_retries=10
+)
+def stripe_event_apply(event_id):
+    event = Event.objects.filter(id=event_id).first()
+    if event is not None:
+        services.stripe_event_apply(event=event)
+
+
+def stripe_event_apply_enqueue(*, event_id):
+    """Enqueue an event's effect; with the broker down, apply it here rather than lose it.
+
+    The event is recorded by now, so a redelivery from Stripe would find it and run nothing.
+    """
+    try:
+        stripe_event_apply.delay(event_id)
+    except Exception:
+        logger.warning("Stripe event %s: not enqueued, applied in the request", event_id, exc_info=True)
+        try:
+            stripe_event_apply(event_id)
+        except Exception:
+            logger.exception("Stripe event %s: not applied", event_id)
 
 
 @shared_task(ignore_result=True)

@@ -12,12 +12,15 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as accounts_router
 from analytics.api import router as analytics_router
+from billing.api import router as billing_router
+from billing.services import BillingRefused
 from proxy.errors import openai_error_body
 
 logger = logging.getLogger(__name__)
 api = NinjaAPI(title="Optera management API", version="1", urls_namespace="api")
 api.add_router("/", accounts_router)
 api.add_router("/", analytics_router)
+api.add_router("/", billing_router)
 
 
 def error_response(request, status, message, *, code=None):
@@ -32,6 +35,11 @@ def http_error(request, exc):
 @api.exception_handler(AuthenticationError)
 def authentication_error(request, exc):
     return error_response(request, 401, "sign in first", code="not_authenticated")
+
+
+@api.exception_handler(BillingRefused)
+def billing_refused(request, exc):
+    return error_response(request, exc.status, exc.message, code=exc.code)
 
 
 @api.exception_handler(Http404)

@@ -186,7 +186,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 STRIPE_LIVE_MODE = envbool("STRIPE_LIVE_MODE", False)
 STRIPE_TEST_SECRET_KEY = envstr("STRIPE_TEST_SECRET_KEY", "")
 STRIPE_LIVE_SECRET_KEY = envstr("STRIPE_LIVE_SECRET_KEY", "")
-DJSTRIPE_WEBHOOK_SECRET = envstr("DJSTRIPE_WEBHOOK_SECRET", "")
+# Stripe's API host (stripe-python's `api_base`): unset, Stripe itself; a local fake in tests and staging.
+STRIPE_API_BASE = envurl("STRIPE_API_BASE", "")
+# Webhook signing secrets live on dj-stripe's WebhookEndpoint rows (`manage.py stripe_webhook_endpoint`),
+# one per endpoint URL; dj-stripe reads no secret from the settings.
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 RESEND_API_KEY = envstr("RESEND_API_KEY", "")
@@ -221,6 +224,9 @@ OPTERA_KEY_CACHE_SECONDS = envint("OPTERA_KEY_CACHE_SECONDS", 5, minimum=0, maxi
 OPTERA_METRICS_TOKEN = envstr("OPTERA_METRICS_TOKEN", "")
 OPTERA_UPSTREAM_CONNECT_TIMEOUT = envint("OPTERA_UPSTREAM_CONNECT_TIMEOUT", 10, minimum=1)
 OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT = envint("OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT", 600, minimum=1)
+# How long a flex-tier request may wait for its first byte before it is sent again on the standard
+# tier; for a request that does not stream, the first byte comes with the whole answer.
+OPTERA_FLEX_FIRST_BYTE_TIMEOUT = envint("OPTERA_FLEX_FIRST_BYTE_TIMEOUT", 300, minimum=1)
 OPTERA_UPSTREAM_IDLE_TIMEOUT = envint("OPTERA_UPSTREAM_IDLE_TIMEOUT", 120, minimum=1)
 OPTERA_UPSTREAM_MAX_RETRIES = envint("OPTERA_UPSTREAM_MAX_RETRIES", 2, minimum=0, maximum=2)
 OPTERA_RETRY_AFTER_CAP_SECONDS = envint("OPTERA_RETRY_AFTER_CAP_SECONDS", 10, minimum=0)

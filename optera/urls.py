@@ -10,6 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("clerk/webhook/", clerk_webhook),
+    # Stripe's webhooks: /stripe/webhook/<uuid>/, one per endpoint recorded by `stripe_webhook_endpoint`.
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     # The dashboard: each app serves the pages of the data it owns.
     path("", include("accounts.urls")),
     path("", include("analytics.urls")),

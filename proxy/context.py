@@ -73,5 +73,7 @@ class RequestContext:
             headers.append(("x-optera-model", record.model_used))
         if record.provider:
             headers.append(("x-optera-provider", record.provider))
+        if record.tier:
+            headers.append(("x-optera-tier", record.tier))
         headers.append(("x-optera-overhead-ms", f"{record.overhead_ms():.2f}"))
         return headers + self.response_headers

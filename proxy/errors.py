@@ -75,9 +75,11 @@ def bad_request(message, *, param=None, code=None):
 class UpstreamFailure(Exception):
     """An upstream answer or fault that a retry or a fallback model may cure."""
 
-    def __init__(self, status, body=b"", headers=None, reason=""):
+    def __init__(self, status, body=b"", headers=None, reason="", timed_out=False):
         super().__init__(reason or f"upstream answered {status}")
         self.status = status
         self.body = body
         self.headers = headers or {}
         self.reason = reason
+        # No first byte in time (as opposed to the provider's own 504).
+        self.timed_out = timed_out

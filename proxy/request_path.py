@@ -27,6 +27,7 @@ from proxy.asgi_io import Responder, cancel_on_disconnect, header_map, parse_jso
 from proxy.context import RequestContext
 from proxy.errors import ProxyError
 from proxy.forward.relay import pass_error_through, relay_json, relay_stream, send_to_targets
+from proxy.forward.tiers import FLEX
 from proxy.lookup import through_cache
 from proxy.lookup.replay import completion_from_stream
 from proxy.providers import anthropic, openai, provider_named
@@ -215,12 +216,17 @@ async def _forward_chat(ctx, body, targets, *, stream, include_usage):
             workspace_id=ctx.key_record.workspace_id, cache_secret=ctx.key_record.cache_secret
         )
 
-    def build_request(target, provider_key):
+    def build_request(target, provider_key, tier):
         return provider_named(target.provider).chat_request(
-            body, model=target.model, provider_key=provider_key, stream=stream, cache_hints=cache_hints
+            body,
+            model=target.model,
+            provider_key=provider_key,
+            stream=stream,
+            cache_hints=cache_hints,
+            flex=tier == FLEX,
         )
 
-    target, response, started = await send_to_targets(ctx, targets, build_request)
+    target, response, started = await send_to_targets(ctx, targets, build_request, flex_endpoint=True)
     provider = provider_named(target.provider)
     try:
         if response.status >= 400:
@@ -259,7 +265,7 @@ async def embeddings(ctx, body):
         )
     validate_embeddings_body(body)
 
-    def build_request(target, provider_key):
+    def build_request(target, provider_key, _tier):
         return openai.embeddings_request(body, model=target.model, provider_key=provider_key)
 
     async def forward():
@@ -293,7 +299,7 @@ async def anthropic_messages(ctx, body):
     stream = body.get("stream") is True
     record.stream = stream
 
-    def build_request(target, provider_key):
+    def build_request(target, provider_key, _tier):
         return anthropic.native_request(
             body,
             model=target.model,

@@ -228,6 +228,7 @@ def seeded_prices(request):
 
     if not ModelPrice.objects.exists():
         importlib.import_module("analytics.migrations.0002_seed_model_prices").seed(apps, None)
+        importlib.import_module("analytics.migrations.0008_seed_flex_prices").seed(apps, None)
     yield
 
 

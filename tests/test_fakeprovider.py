@@ -452,6 +452,43 @@ def test_bill_prices_every_answer(fake, openai_sdk, anthropic_sdk):
         fake.bill_usd({OPENAI_MODEL: Price(input=1.0, output=2.0)})
 
 
+def test_flex_is_billed_at_half_price_on_flex_models_and_refused_elsewhere(fake, openai_sdk):
+    flex = openai_sdk.chat.completions.create(
+        model="gpt-5-mini", messages=[{"role": "user", "content": "a b"}], service_tier="flex"
+    )
+    stream = openai_sdk.chat.completions.create(
+        model="gpt-5-mini", messages=[{"role": "user", "content": "c"}], service_tier="flex", stream=True
+    )
+    standard = openai_sdk.chat.completions.create(model="gpt-5-mini", messages=[{"role": "user", "content": "a b"}])
+    with pytest.raises(openai.BadRequestError):
+        chat(openai_sdk, "x", service_tier="flex")
+
+    assert (flex.service_tier, standard.service_tier) == ("flex", "default")
+    assert {chunk.service_tier for chunk in stream} == {"flex"}
+    deadline = time.monotonic() + 5
+    while len(fake.usages) < 3 and time.monotonic() < deadline:  # a stream's usage lands after its last chunk
+        time.sleep(0.01)
+    assert sorted(usage.service_tier for usage in fake.usages) == ["default", "flex", "flex"]
+    flex_totals = fake.usage_totals(service_tier="flex")["gpt-5-mini"]
+    assert flex_totals.requests == 2 and fake.usage_totals()["gpt-5-mini"].requests == 3
+    price = Price(input=1.0, output=4.0)
+    standard_cost = (standard.usage.prompt_tokens * 1.0 + standard.usage.completion_tokens * 4.0) / 1_000_000
+    flex_cost = (flex_totals.input_tokens * 0.5 + flex_totals.output_tokens * 2.0) / 1_000_000
+    assert fake.bill_usd({"gpt-5-mini": price}) == pytest.approx(standard_cost + flex_cost)
+
+
+def test_a_flex_fault_refuses_only_flex_requests(fake, openai_sdk):
+    fake.enqueue(Fault.flex_unavailable())
+    standard = openai_sdk.chat.completions.create(model="gpt-5-mini", messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(openai.RateLimitError) as refused:
+        openai_sdk.chat.completions.create(
+            model="gpt-5-mini", messages=[{"role": "user", "content": "x"}], service_tier="flex"
+        )
+
+    assert standard.choices and refused.value.code == "resource_unavailable"
+    assert fake.pending_faults == []
+
+
 def test_reset_forgets_everything(fake, openai_sdk):
     chat(openai_sdk, "x")
     fake.enqueue(Fault(status=500))

@@ -3,11 +3,13 @@
 import time
 from decimal import Decimal
 
+from accounts.models import ServiceTier
 from analytics import selectors as analytics_selectors
 from analytics.pricing import Usage, cost_usd
 from proxy.db import in_db_thread
 
 PRICE_REFRESH_SECONDS = 60
+FLEX = ServiceTier.FLEX.value
 
 
 def provider_cache_saving_usd(
@@ -76,10 +78,17 @@ class PriceBook:
         return cost_usd(await self.price(provider, model), usage) or Decimal(0)
 
     async def account(self, record):
-        """Price the record's usage, and what provider caching and routing saved."""
+        """Price the record's usage on the tier that served it; note what the tier, prompt caching and routing saved."""
         record.priced = True
         price = await self.price(record.provider, record.model_used)
-        record.cost_usd = cost_usd(price, record.usage) or Decimal(0)
+        standard_cost = cost_usd(price, record.usage) or Decimal(0)
+        if record.tier == FLEX and price is not None and price.offers_flex:
+            price = price.on_flex()
+            record.cost_usd = cost_usd(price, record.usage)
+            if standard_cost > record.cost_usd:
+                record.savings["tier"] = float(standard_cost - record.cost_usd)
+        else:
+            record.cost_usd = standard_cost
         if price is not None and (record.usage.cached_tokens or record.usage.cache_write_tokens):
             saving = provider_cache_saving_usd(
                 cached_tokens=record.usage.cached_tokens,
@@ -93,7 +102,8 @@ class PriceBook:
         baseline = record.route_baseline
         if baseline is not None and (baseline.provider, baseline.model) != (record.provider, record.model_used):
             # The strong tier would not have read the cheap model's prompt cache: price its input uncached.
+            # Measured against the standard price, so the flex tier's share is its own saving, not routing's.
             uncached = Usage(prompt_tokens=record.usage.prompt_tokens, completion_tokens=record.usage.completion_tokens)
             strong_cost = await self.cost(baseline.provider, baseline.model, uncached)
-            if strong_cost > record.cost_usd:
-                record.savings["routing"] = float(strong_cost - record.cost_usd)
+            if strong_cost > standard_cost:
+                record.savings["routing"] = float(strong_cost - standard_cost)

@@ -36,6 +36,8 @@ class RequestRecord:
     # For optera/auto: the strong-tier target the request would have used; routing savings are
     # measured against it.
     route_baseline: object = None
+    # The provider tier that answered ("flex" or "standard"); empty when no provider did.
+    tier: str = ""
     end_user: str = ""
     tags: tuple = ()
     session_id: str = ""
@@ -77,6 +79,7 @@ class RequestRecord:
             client_ip=self.client_ip,
             prompt_hash=self.prompt_hash,
             route_reason=self.route_reason[:200],
+            tier=self.tier,
             end_user=self.end_user,
             tags=list(self.tags),
             session_id=self.session_id,

@@ -1,13 +1,14 @@
 """What a request may do, decided once at admission from its X-Optera-* headers and its workspace.
 
 A header can only narrow what the workspace allows: a cache mode lower, a TTL shorter, a
-similarity threshold higher, routing or compression off. A malformed header is the client's 400.
+similarity threshold higher, routing or compression off. The tier is a choice, not a permission:
+X-Optera-Tier replaces the workspace's default either way. A malformed header is the client's 400.
 """
 
 import math
 from dataclasses import dataclass
 
-from accounts.models import CacheMode
+from accounts.models import CacheMode, ServiceTier
 from proxy.errors import ProxyError
 
 MODE_ORDER = {CacheMode.OFF: 0, CacheMode.EXACT: 1, CacheMode.SEMANTIC: 2}
@@ -22,6 +23,7 @@ class RequestOptions:
     compression: bool
     summaries: bool
     provider_prompt_cache: bool
+    tier: str
 
     @classmethod
     def from_request(cls, headers, workspace_settings):
@@ -37,6 +39,7 @@ class RequestOptions:
             compression=workspace_settings.compression_enabled and shaping_allowed,
             summaries=workspace_settings.summaries_enabled and shaping_allowed,
             provider_prompt_cache=workspace_settings.provider_prompt_cache,
+            tier=effective_tier(workspace_settings.tier, headers.get("x-optera-tier")),
         )
 
 
@@ -81,3 +84,13 @@ def effective_threshold(workspace_threshold, header):
         return workspace_threshold
     requested = _header_number(header, float, "X-Optera-Similarity-Threshold", "a number")
     return min(max(requested, workspace_threshold), 1.0)
+
+
+def effective_tier(workspace_tier, header):
+    """X-Optera-Tier (flex or standard) replaces the workspace's default tier."""
+    if not header:
+        return workspace_tier
+    requested = header.strip().lower()
+    if requested not in ServiceTier.values:
+        raise ProxyError(400, "X-Optera-Tier must be flex or standard", param="X-Optera-Tier")
+    return requested

@@ -13,6 +13,7 @@ import aiohttp
 from analytics.pricing import Usage
 from proxy.account.accounting import RelayedStream
 from proxy.errors import ProxyError, UpstreamFailure
+from proxy.forward.tiers import STANDARD, send_on_tier, tier_for
 from proxy.providers.anthropic.errors import UpstreamStreamError
 
 PASSED_UPSTREAM_HEADERS = (
@@ -42,11 +43,14 @@ def upstream_headers(response):
     return [(name, response.headers[name]) for name in PASSED_UPSTREAM_HEADERS if name in response.headers]
 
 
-async def send_to_targets(ctx, targets, build_request):
+async def send_to_targets(ctx, targets, build_request, *, flex_endpoint=False):
     """Open the first target that answers; return (target, response, upstream start time).
 
     Each target gets the upstream client's retries; on a final 429/5xx/fault the next fallback is
     tried. A target without a usable provider key is skipped, except the primary, which is a 401.
+    `build_request(target, provider_key, tier)` builds the request for a tier: "flex" only on an
+    endpoint with a flex tier (`flex_endpoint`, chat completions), see proxy/forward/tiers.py. The
+    tier that answered goes on the record.
     """
     last_failure = None
     for position, target in enumerate(targets):
@@ -55,11 +59,17 @@ async def send_to_targets(ctx, targets, build_request):
             if position == 0:
                 ctx.require_provider_key(target.provider)
             continue
-        request = build_request(target, provider_key)
+        tier = await tier_for(ctx, target) if flex_endpoint else STANDARD
+        request = build_request(target, provider_key, tier)
         ctx.record.model_used, ctx.record.provider = target.model, target.provider
         started = time.perf_counter()
         try:
-            response = await ctx.runtime.upstream.send(request)
+            ctx.record.tier, response = await send_on_tier(
+                ctx.runtime.upstream,
+                request,
+                tier=tier,
+                standard_request=lambda: build_request(target, provider_key, STANDARD),
+            )
         except UpstreamFailure as failure:
             ctx.record.upstream_seconds += time.perf_counter() - started
             last_failure = failure

@@ -63,24 +63,25 @@ class UpstreamClient:
     async def get(self, url, headers):
         return await self._get_session().get(url, headers=headers)
 
-    async def open(self, request):
+    async def open(self, request, *, first_byte_timeout=None):
         """Send `request` and return the response once its headers arrive (first-byte timeout applies)."""
         session = self._get_session()
-        async with asyncio.timeout(settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT):
+        async with asyncio.timeout(first_byte_timeout or settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT):
             return await session.post(request.url, data=request.body, headers=request.headers)
 
-    async def send(self, request):
+    async def send(self, request, *, first_byte_timeout=None, final=None):
         """Return a response that is not worth retrying, retrying 429/5xx/connect faults up to the limit.
 
         Raises UpstreamFailure when the retries are spent (or the provider asks to wait longer than
-        the cap), so the caller can try a fallback model or answer with the last failure.
+        the cap), so the caller can try a fallback model or answer with the last failure. A failure
+        for which `final(failure)` is true is raised at once: the caller has a better remedy than a retry.
         """
         attempt = 0
         while True:
             try:
-                response = await self.open(request)
+                response = await self.open(request, first_byte_timeout=first_byte_timeout)
             except TimeoutError:
-                failure = UpstreamFailure(504, reason="upstream did not answer in time")
+                failure = UpstreamFailure(504, reason="upstream did not answer in time", timed_out=True)
             except aiohttp.ClientError as error:
                 failure = UpstreamFailure(502, reason=f"upstream connection failed: {type(error).__name__}")
             else:
@@ -94,7 +95,7 @@ class UpstreamClient:
                 failure = UpstreamFailure(
                     response.status, body, {name.lower(): value for name, value in response.headers.items()}
                 )
-            if attempt >= settings.OPTERA_UPSTREAM_MAX_RETRIES:
+            if attempt >= settings.OPTERA_UPSTREAM_MAX_RETRIES or (final is not None and final(failure)):
                 raise failure
             delay = retry_delay(
                 attempt, failure.headers.get("retry-after"), cap=settings.OPTERA_RETRY_AFTER_CAP_SECONDS

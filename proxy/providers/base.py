@@ -3,9 +3,11 @@
 A provider is a module in proxy/providers/ (registered in proxy/providers/__init__.py) with:
 
 - `NAME`: its name in model prefixes and in the request log ("openai", "anthropic");
-- `chat_request(body, *, model, provider_key, stream, cache_hints)`: an UpstreamRequest for an
-  OpenAI-format chat body; `cache_hints` (PromptCacheHints, or None when the workspace turned
-  provider prompt caching off) lets it help its own prompt cache;
+- `FLEX_TIER`: whether it has a synchronous flex tier (cheaper, slower, sometimes refused); which
+  of its models offer it, and at what price, the price table says;
+- `chat_request(body, *, model, provider_key, stream, cache_hints, flex)`: an UpstreamRequest for
+  an OpenAI-format chat body; `cache_hints` (PromptCacheHints, or None when the workspace turned
+  provider prompt caching off) lets it help its own prompt cache; `flex` sends it on the flex tier;
 - `chat_response(raw, *, model)`: (bytes for the client, OpenAI chat.completion, OpenAI usage);
 - `StreamRelay(model=, include_usage=)`: turns its stream into OpenAI chunks as they arrive,
   filling a StreamOutcome, with an `error_event(type, message)` for a stream that breaks off;

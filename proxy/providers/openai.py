@@ -7,6 +7,8 @@ from proxy.providers.base import StreamOutcome, UpstreamRequest
 from proxy.providers.sse import DONE_EVENT, EventSplitter, event_fields, openai_error_event
 
 NAME = "openai"
+# OpenAI's flex tier (service_tier "flex"): the models with flex prices in the price table.
+FLEX_TIER = True
 
 
 def _headers(provider_key):
@@ -25,8 +27,8 @@ def _request(path, body, *, model, provider_key, **overrides):
     )
 
 
-def chat_request(body, *, model, provider_key, stream, cache_hints=None):
-    """Build the upstream request: only the model, the prompt-cache key and, for streams, include_usage change.
+def chat_request(body, *, model, provider_key, stream, cache_hints=None, flex=False):
+    """Build the upstream request: only the model, the prompt-cache key, the tier and stream usage change.
 
     OpenAI caches prompt prefixes of 1024+ tokens on its own; a `prompt_cache_key` steers requests
     that share a prefix to the same cache machine, which raises the hit rate. Messages are never
@@ -38,6 +40,8 @@ def chat_request(body, *, model, provider_key, stream, cache_hints=None):
         # Workspace plus system prompt: requests that share a cacheable prefix share a key, while
         # one tenant's traffic never piles onto another tenant's cache machine.
         overrides["prompt_cache_key"] = cache_hints.prefix_key(body)
+    if flex:
+        overrides["service_tier"] = "flex"
     if stream:
         # Usage arrives only when asked for; the client's own wish decides whether it sees that chunk.
         overrides["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}

@@ -46,6 +46,7 @@ def test_typed_values_become_model_fields():
         ({"aliases": '{"fast": "gpt-4o-mini"}'}, "aliases: expected a JSON object"),
         ({"cheap_model": 4}, "cheap_model: a model name must be 1 to 100 printable characters"),
         ({"cache": "everything"}, "cache: 'everything' is not one of off, exact, semantic"),
+        ({"tier": "cheapest"}, "tier: 'cheapest' is not one of standard, flex"),
         ({"retention_days": 0}, "retention_days: Ensure this value is greater than or equal to 1."),
         ({"colour": "blue"}, "unknown option 'colour'"),
     ],
@@ -81,6 +82,7 @@ def test_every_option_reads_its_own_text_form():
         "summary_keep_recent_turns": "4",
         "rate_limit_per_minute": "60",
         "retention_days": "30",
+        "tier": "flex",
     }
     for option in OPTIONS:
         text = samples.get(option.name, "on")

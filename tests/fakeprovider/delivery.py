@@ -51,12 +51,17 @@ def request_id_headers(provider: str) -> dict[str, str]:
     return {"x-request-id": f"req_{uuid.uuid4().hex[:24]}"}
 
 
-def error_body(*, provider: str, status: int, message: str, error_type: str | None = None) -> dict:
+def error_body(
+    *, provider: str, status: int, message: str, error_type: str | None = None, error_code: str | None = None
+) -> dict:
     """Return an error payload in the shape the provider's SDK parses."""
     if provider == "anthropic":
         default_type = ANTHROPIC_ERRORS.get(status, "api_error" if status >= 500 else "invalid_request_error")
         return {"type": "error", "error": {"type": error_type or default_type, "message": message}}
-    default_type, code = OPENAI_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+    default_type, default_code = OPENAI_ERRORS.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
+    code = error_code or default_code
     return {"error": {"message": message, "type": error_type or default_type, "param": None, "code": code}}
 
 
@@ -66,6 +71,7 @@ def error_response(
     status: int,
     message: str | None = None,
     error_type: str | None = None,
+    error_code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     """Return a provider-shaped error response."""
@@ -74,6 +80,7 @@ def error_response(
         status=status,
         message=message or f"Fake provider error {status}",
         error_type=error_type,
+        error_code=error_code,
     )
     return web.Response(
         status=status,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import struct
 import time
 import uuid
@@ -30,6 +31,16 @@ MODELS = (
     "text-embedding-3-small",
     "text-embedding-3-large",
 )
+# Models with a flex tier (service_tier "flex", billed at half price); others refuse it with a 400.
+FLEX_MODELS = frozenset(
+    {"gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "o3", "o4-mini"}
+)
+DATED_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def offers_flex(model: str) -> bool:
+    """Return True for a flex model, or a dated version of one ("o3-2025-04-16")."""
+    return DATED_SUFFIX.sub("", model) in FLEX_MODELS
 
 
 def bearer_api_key(request: web.Request) -> str:
@@ -90,6 +101,7 @@ class ChatPlan:
     prompt_tokens: int
     cached_tokens: int
     tool_call_id: str
+    service_tier: str = "default"
 
     @property
     def finish_reason(self) -> str:
@@ -140,7 +152,7 @@ def completion_body(plan: ChatPlan) -> dict:
             for index in range(plan.choice_count)
         ],
         "usage": plan.usage_body(),
-        "service_tier": "default",
+        "service_tier": plan.service_tier,
         "system_fingerprint": "fp_fake",
     }
 
@@ -152,6 +164,7 @@ def completion_chunks(plan: ChatPlan, *, include_usage: bool) -> list[tuple[byte
         "object": "chat.completion.chunk",
         "created": plan.created,
         "model": plan.model,
+        "service_tier": plan.service_tier,
         "system_fingerprint": "fp_fake",
         "choices": None,
     }
@@ -207,6 +220,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     messages = payload.get("messages")
     if not isinstance(messages, list) or not messages:
         return exchange.error(400, "'messages' is a required property and must be a non-empty array.")
+    service_tier = "default"
+    if payload.get("service_tier") == "flex":
+        if not offers_flex(model):
+            return exchange.error(400, f"Flex processing is not available for model {model!r}.")
+        service_tier = "flex"
 
     prompt_text, after_tool_result = last_turn(messages)
     max_tokens = payload.get("max_completion_tokens") or payload.get("max_tokens")
@@ -235,6 +253,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             api_key=api_key, prompt=prompt, prompt_tokens=prompt_tokens
         ),
         tool_call_id=f"call_{uuid.uuid4().hex[:24]}",
+        service_tier=service_tier,
     )
 
     def usage_record(output_tokens: int, *, stream: bool, completed: bool) -> UsageRecord:
@@ -248,6 +267,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             cache_read_tokens=plan.cached_tokens,
             stream=stream,
             completed=completed,
+            service_tier=plan.service_tier,
         )
 
     if not payload.get("stream"):

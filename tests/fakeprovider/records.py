@@ -16,13 +16,16 @@ class Fault:
 
     # Exact request path to match ("/v1/messages"); None matches any provider path.
     path: str | None = None
+    # Only requests whose body asks for this OpenAI `service_tier` ("flex") draw the fault; None: any.
+    service_tier: str | None = None
     # Answer with this HTTP status and a provider-shaped error body instead of a result.
     status: int | None = None
     # Extra response headers, for example {"Retry-After": "1"}; sent with error and normal answers.
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Overrides the default error message / provider error type of a `status` fault.
+    # Overrides the default error message / provider error type / OpenAI error code of a `status` fault.
     error_message: str | None = None
     error_type: str | None = None
+    error_code: str | None = None
     # Seconds to wait before sending the status line and headers.
     delay_before_headers: float = 0.0
     # Seconds between stream chunks for this request (overrides FakeProvider.chunk_delay).
@@ -35,6 +38,24 @@ class Fault:
     close_connection: bool = False
     # How many consecutive matching requests this fault applies to.
     times: int = 1
+
+    @classmethod
+    def flex_unavailable(cls, *, times: int = 1) -> Fault:
+        """Refuse the next `times` flex requests as OpenAI does when flex has no capacity: 429 resource_unavailable."""
+        return cls(
+            path="/v1/chat/completions",
+            service_tier="flex",
+            status=429,
+            error_code="resource_unavailable",
+            error_message="Flex processing has no capacity right now; retry later or use the default tier.",
+            times=times,
+        )
+
+    def applies_to(self, path: str, service_tier: str | None) -> bool:
+        """Return True when a request to `path` asking for `service_tier` draws this fault."""
+        if self.path is not None and self.path != path:
+            return False
+        return self.service_tier is None or self.service_tier == service_tier
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
@@ -89,20 +110,36 @@ class UsageRecord:
     cache_write_1h_tokens: int = 0
     stream: bool = False
     completed: bool = True  # False when the stream was dropped or the client disconnected
+    service_tier: str = "default"  # "flex" when an OpenAI flex model was asked for flex
 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens for one model; unset cache prices fall back to provider rules."""
+    """USD per million tokens for one model; unset cache and flex prices fall back to provider rules."""
 
     input: float
     output: float
     cache_read: float | None = None  # default: 10% of input
     cache_write: float | None = None  # default: 125% of input (Anthropic 5-minute write)
     cache_write_1h: float | None = None  # default: 200% of input
+    # OpenAI's flex tier; default: half of each standard price (the Batch rate).
+    flex_input: float | None = None
+    flex_output: float | None = None
+    flex_cache_read: float | None = None
 
-    def cost_usd(self, usage: UsageTotals) -> float:
-        """Return what the given token counts cost at this price."""
+    def on_flex(self) -> Price:
+        """Return the flex tier's price."""
+        cache_read = self.input * 0.1 if self.cache_read is None else self.cache_read
+        return Price(
+            input=self.input / 2 if self.flex_input is None else self.flex_input,
+            output=self.output / 2 if self.flex_output is None else self.flex_output,
+            cache_read=cache_read / 2 if self.flex_cache_read is None else self.flex_cache_read,
+        )
+
+    def cost_usd(self, usage: UsageTotals, *, service_tier: str = "default") -> float:
+        """Return what the given token counts cost at this price, on the given OpenAI service tier."""
+        if service_tier == "flex":
+            return self.on_flex().cost_usd(usage)
         cache_read = self.input * 0.1 if self.cache_read is None else self.cache_read
         cache_write = self.input * 1.25 if self.cache_write is None else self.cache_write
         cache_write_1h = self.input * 2 if self.cache_write_1h is None else self.cache_write_1h
@@ -134,3 +171,12 @@ class UsageTotals:
         self.cache_read_tokens += usage.cache_read_tokens
         self.cache_write_tokens += usage.cache_write_tokens
         self.cache_write_1h_tokens += usage.cache_write_1h_tokens
+
+    def merge(self, other: UsageTotals) -> None:
+        """Add another group's totals to these."""
+        self.requests += other.requests
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.cache_write_1h_tokens += other.cache_write_1h_tokens

@@ -60,7 +60,8 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
             provider=provider, status=400, message="We could not parse the JSON body of your request."
         )
 
-    fault = state.take_fault(request.path)
+    service_tier = payload.get("service_tier") if isinstance(payload, dict) else None
+    fault = state.take_fault(request.path, service_tier)
     exchange = Exchange(
         request=request, state=state, provider=provider, payload=payload, fault=fault, received_at=received_at
     )
@@ -80,6 +81,7 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
                 status=fault.status,
                 message=fault.error_message,
                 error_type=fault.error_type,
+                error_code=fault.error_code,
                 headers=exchange.extra_headers,
             )
     try:
@@ -325,12 +327,12 @@ class FakeProvider:
         """Return a snapshot of the usage of every answer so far (when recording)."""
         return self._state.usages
 
-    def usage_totals(self) -> dict[str, UsageTotals]:
-        """Return token totals per model (kept even when not recording requests)."""
-        return self._state.usage_totals()
+    def usage_totals(self, service_tier: str | None = None) -> dict[str, UsageTotals]:
+        """Return token totals per model (kept even when not recording), of one OpenAI service tier if given."""
+        return self._state.usage_totals(service_tier)
 
     def bill_usd(self, prices: Mapping[str, Price]) -> float:
-        """Return what every answer so far costs; `prices` maps model (or "*") to a Price."""
+        """Return what every answer so far costs (flex ones at flex prices); `prices` maps model (or "*") to a Price."""
         return self._state.bill_usd(prices)
 
     def wait_for_disconnect(self, timeout: float = 5.0, *, count: int = 1) -> DisconnectRecord:

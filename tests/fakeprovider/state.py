@@ -33,7 +33,8 @@ class ProviderState:
         self._requests: list[RequestRecord] = []
         self._disconnects: list[DisconnectRecord] = []
         self._usages: list[UsageRecord] = []
-        self._totals: dict[str, UsageTotals] = {}
+        # Per model and service tier, so flex answers are billed at flex prices.
+        self._totals: dict[tuple[str, str], UsageTotals] = {}
         self.chunk_delay = settings.default_chunk_delay
         self.anthropic_cache = AnthropicPromptCache(min_tokens=settings.anthropic_cache_min_tokens)
         self.openai_cache = OpenAIPrefixCache(min_tokens=settings.openai_cache_min_tokens)
@@ -58,13 +59,13 @@ class ProviderState:
         with self._changed:
             self._faults.extend(faults)
 
-    def take_fault(self, path: str) -> Fault | None:
-        """Return the first queued fault that applies to `path`, consuming one use of it."""
+    def take_fault(self, path: str, service_tier: str | None = None) -> Fault | None:
+        """Return the first queued fault that applies to `path` (and `service_tier`), consuming one use of it."""
         if not self._faults:  # Lock-free fast path; a racing enqueue just lands on the next request.
             return None
         with self._changed:
             for position, fault in enumerate(self._faults):
-                if fault.path is None or fault.path == path:
+                if fault.applies_to(path, service_tier):
                     if fault.times > 1:
                         self._faults[position] = dataclasses.replace(fault, times=fault.times - 1)
                     else:
@@ -98,7 +99,7 @@ class ProviderState:
         with self._changed:
             if self.settings.record_requests:
                 self._usages.append(usage)
-            self._totals.setdefault(usage.model, UsageTotals()).add(usage)
+            self._totals.setdefault((usage.model, usage.service_tier), UsageTotals()).add(usage)
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -115,19 +116,25 @@ class ProviderState:
         with self._changed:
             return list(self._usages)
 
-    def usage_totals(self) -> dict[str, UsageTotals]:
-        """Return a copy of the token totals per model."""
+    def usage_totals(self, service_tier: str | None = None) -> dict[str, UsageTotals]:
+        """Return a copy of the token totals per model, of every service tier or only of `service_tier`."""
+        merged: dict[str, UsageTotals] = {}
         with self._changed:
-            return {model: dataclasses.replace(totals) for model, totals in self._totals.items()}
+            for (model, tier), totals in self._totals.items():
+                if service_tier is None or tier == service_tier:
+                    merged.setdefault(model, UsageTotals()).merge(totals)
+        return merged
 
     def bill_usd(self, prices: Mapping[str, Price]) -> float:
-        """Return the cost of every answer so far; "*" in `prices` covers unlisted models."""
+        """Return the cost of every answer so far, flex ones at flex prices; "*" in `prices` covers unlisted models."""
+        with self._changed:
+            groups = {key: dataclasses.replace(totals) for key, totals in self._totals.items()}
         total = 0.0
-        for model, totals in self.usage_totals().items():
+        for (model, tier), totals in groups.items():
             price = prices.get(model) or prices.get("*")
             if price is None:
                 raise KeyError(f"no price for model {model!r} (add it or a '*' entry)")
-            total += price.cost_usd(totals)
+            total += price.cost_usd(totals, service_tier=tier)
         return total
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -24,6 +24,8 @@ from proxy.providers.sse import (
 )
 
 NAME = "anthropic"
+# Anthropic's half-price tier is the asynchronous Message Batches API: nothing a synchronous request can use.
+FLEX_TIER = False
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 # Request headers a native client may send that Anthropic must see.
@@ -45,10 +47,11 @@ def with_prompt_cache(upstream_body, *, model):
     return add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=tokens.rough_count)
 
 
-def chat_request(body, *, model, provider_key, stream, cache_hints=None):
+def chat_request(body, *, model, provider_key, stream, cache_hints=None, flex=False):
     """Translate an OpenAI chat request; untranslatable input is the client's 400.
 
-    With `cache_hints` (provider prompt caching on), cache_control breakpoints go on long stable prefixes.
+    With `cache_hints` (provider prompt caching on), cache_control breakpoints go on long stable
+    prefixes. `flex` is never asked for (FLEX_TIER is False): a Claude request goes standard.
     """
     try:
         upstream_body = chat_request_to_anthropic(body, model=model, default_max_tokens=DEFAULT_MAX_TOKENS)
