@@ -249,3 +249,21 @@ def account_close(*, user):
                 functools.partial(member_removed_notify, workspace_id=membership.workspace_id, user_id=user.pk)
             )
     user.delete()
+
+
+def quota_threshold_notify(*, workspace_id, quota, threshold, period):
+    """Email owners and admins once per workspace, quota ("requests" or "spend"), threshold and month."""
+    workspace = Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=True).first()
+    if workspace is None:
+        return
+    managers = Membership.objects.select_related("user").filter(
+        workspace=workspace, role__in=(Membership.Role.OWNER, Membership.Role.ADMIN)
+    )
+    for membership in managers:
+        if membership.user.email:
+            emails.email_send(
+                to=membership.user.email,
+                template="quota_threshold",
+                context={"workspace_name": workspace.name, "quota": quota, "threshold": threshold, "period": period},
+                idempotency_key=f"quota:{workspace_id}:{quota}:{threshold}:{period}:{membership.user_id}",
+            )

@@ -21,6 +21,12 @@ def api_key_mark_used(api_key_id, used_at):
 
 
 @shared_task(ignore_result=True)
+def quota_threshold_notify(workspace_id, quota, threshold, period):
+    """Email the workspace's owners and admins that a plan quota reached 80 % or 100 % (the proxy enqueues it)."""
+    services.quota_threshold_notify(workspace_id=workspace_id, quota=quota, threshold=threshold, period=period)
+
+
+@shared_task(ignore_result=True)
 def workspace_purge(workspace_id):
     services.workspace_purge(workspace_id=workspace_id)
 

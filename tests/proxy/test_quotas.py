@@ -129,3 +129,17 @@ def test_without_redis_claims_never_pass_the_limit(db, settings):
 
     granted = asyncio.run(both())
     assert sum(granted) <= 40 and UsageCounter.objects.get(key="ws:2:requests:test").used == 40
+
+
+def test_owners_and_admins_are_emailed_at_80_and_100_percent_once(openai_client, tenants, settings, mailoutbox):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    on_plan(tenants.owner.workspace, monthly_request_quota=5)
+    for number in range(5):
+        ask(openai_client, f"question {number}")
+    for number in range(3):
+        with pytest.raises(openai.RateLimitError):
+            ask(openai_client, f"refused {number}")
+    wait_for(lambda: len(mailoutbox) >= 2)
+    subjects = sorted(message.subject for message in mailoutbox)
+    assert len(subjects) == 2 and "100 %" in subjects[0] and "80 %" in subjects[1]
+    assert {tuple(message.to) for message in mailoutbox} == {("owner@acme.test",)}
