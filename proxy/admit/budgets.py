@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 
 from billing import selectors as billing_selectors
-from proxy.admit.quotas import MICRO_USD, THRESHOLDS, Held
+from proxy.admit.quotas import MICRO_USD, THRESHOLDS, Held, limit_refusal
 from proxy.db import in_db_thread
-from proxy.errors import ProxyError
 from proxy.memo import BoundedMemo
 
 BUDGETS_SECONDS = 5
@@ -99,14 +98,11 @@ def _covers(budget, record):
 
 
 def _refusal(budget, period):
-    reset = period.ends_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    seconds = max(int((period.ends_at - datetime.datetime.now(datetime.UTC)).total_seconds()), 1)
-    return ProxyError(
-        429,
-        f"budget exceeded: {budget.describe()} is spent; it resets at {reset}",
+    return limit_refusal(
+        f"budget exceeded: {budget.describe()} is spent",
         code="budget_exceeded",
-        error_type="rate_limit_error",
-        headers=[("x-optera-budget-reset", reset), ("retry-after", str(seconds))],
+        reset_header="x-optera-budget-reset",
+        ends_at=period.ends_at,
     )
 
 

@@ -168,14 +168,12 @@ class QuotaGate:
 
     @staticmethod
     def _refusal(what, month, ticket):
-        reset = month.ends_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        seconds = max(int((month.ends_at - datetime.datetime.now(datetime.UTC)).total_seconds()), 1)
-        return ProxyError(
-            429,
-            f"quota exceeded: {what} are used up; it resets at {reset}",
+        return limit_refusal(
+            f"quota exceeded: {what} are used up",
             code="quota_exceeded",
-            error_type="rate_limit_error",
-            headers=ticket.headers + [("x-optera-quota-reset", reset), ("retry-after", str(seconds))],
+            reset_header="x-optera-quota-reset",
+            ends_at=month.ends_at,
+            headers=ticket.headers,
         )
 
     def _notify_crossed(self, workspace_id, quota, used, amount, limit, month):
@@ -187,6 +185,19 @@ class QuotaGate:
 
     def _notify(self, workspace_id, quota, threshold, month):
         self._background.spawn(_enqueue_threshold(workspace_id, quota, threshold, month.label))
+
+
+def limit_refusal(message, *, code, reset_header, ends_at, headers=()):
+    """A 429 for a limit that is used up: the message says when it resets, as do `reset_header` and Retry-After."""
+    reset = ends_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = max(int((ends_at - datetime.datetime.now(datetime.UTC)).total_seconds()), 1)
+    return ProxyError(
+        429,
+        f"{message}; it resets at {reset}",
+        code=code,
+        error_type="rate_limit_error",
+        headers=[*headers, (reset_header, reset), ("retry-after", str(seconds))],
+    )
 
 
 def _output_cap(body):
