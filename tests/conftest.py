@@ -272,3 +272,14 @@ def people(db):
     return People(
         workspace=acme, owner=owner, admin=admin, member=member, outsider=outsider, outsiders_workspace=globex
     )
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks where they are enqueued: Celery read its settings once, so change its own config."""
+    from optera.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

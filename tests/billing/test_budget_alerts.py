@@ -59,9 +59,8 @@ def signed_by(secret, headers, body):
 
 
 def test_a_soft_tag_budget_alerts_at_80_and_100_percent_once_each(
-    optera_server, openai_client, tenants, receiver, mailoutbox, settings
+    optera_server, openai_client, tenants, receiver, mailoutbox, settings, celery_eager
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.OPTERA_WEBHOOK_ALLOW_PRIVATE = True
     output = io.StringIO()
     call_command("set_webhook", "acme", receiver.url, "--json", stdout=output)
