@@ -3,9 +3,9 @@ from django.contrib import admin
 from accounts.models import (
     ApiKey,
     ClerkIdentity,
-    EmailSent,
     Invitation,
     Membership,
+    OutboundEmail,
     Profile,
     Workspace,
     WorkspaceSettings,
@@ -103,7 +103,24 @@ class InvitationAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "accepted_at"]
 
 
-@admin.register(EmailSent)
-class EmailSentAdmin(admin.ModelAdmin):
-    list_display = ["key", "created_at"]
-    search_fields = ["key"]
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["key", "template", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["key", "to", "provider_id"]
+    date_hierarchy = "created_at"
+    # The bodies are left out: until sent they hold working confirmation and password-reset links.
+    fields = ["key", "template", "to", "subject", "status", "attempts", "provider_id", "error", "created_at", "sent_at"]
+    readonly_fields = fields
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        # Emails are recorded where their occasion happens (accounts.emails.email_send).
+        return False
+
+    @admin.action(description="Send the selected failed or logged emails again")
+    def send_again(self, request, queryset):
+        from accounts import emails
+
+        queued = emails.emails_send_again(email_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{queued} email(s) queued again.")

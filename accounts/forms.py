@@ -3,9 +3,11 @@
 import json
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
+from django.urls import reverse
 
-from accounts import workspace_options
+from accounts import services, workspace_options
 from accounts.models import CacheMode, Membership, ServiceTier
 
 
@@ -163,3 +165,12 @@ def _as_text(value):
     if isinstance(value, bool):
         return "on" if value else "off"
     return "{}" if value in (None, "") else str(value)
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's password-reset form, its email sent like every other: recorded, then by Celery through Resend."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        path = reverse("password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]})
+        link = f"{context['protocol']}://{context['domain']}{path}"
+        services.password_reset_send(user=context["user"], to=to_email, link=link)

@@ -1,4 +1,5 @@
 import secrets
+import uuid
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -19,6 +20,9 @@ class Workspace(models.Model):
     # Set when the workspace is deleted: its keys, members and cache are gone at once, and the
     # purge task removes its request logs and then the row (see services.workspace_delete).
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The owners' addresses at deletion, told when the purge is done: by then their memberships
+    # (and, after closing their account, the users) are gone.
+    deletion_contacts = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -163,11 +167,43 @@ class ClerkIdentity(models.Model):
         return f"{self.clerk_user_id} as {self.user}"
 
 
-class EmailSent(models.Model):
-    """An email sent for one occasion (its idempotency key), so that the occasion never sends it twice."""
+class OutboundEmail(models.Model):
+    """One transactional email: recorded with its occasion's key, then sent by a Celery task.
+
+    The unique `key` names the occasion (an invitation, a quota threshold in a month), so asking
+    twice records one email; `delivery_key` goes to Resend as the Idempotency-Key, so a delivery
+    retried after a timeout is not sent twice either.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        # RESEND_API_KEY was not set: written to the log instead (the admin's "send again" sends it).
+        LOGGED = "logged"
+        FAILED = "failed"
 
     key = models.CharField(max_length=200, unique=True)
+    # Not the occasion's key: two installations sharing a Resend account would silence each other's
+    # "quota:1:requests:80:2026-12:1" for 24 hours.
+    delivery_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    template = models.CharField(max_length=100)
+    to = models.EmailField()
+    subject = models.CharField(max_length=300)
+    # Emptied once sent: they carry confirmation, invitation and password-reset links.
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    # Held by the worker sending it; a worker that died mid-send lets go of it at this time.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=100, blank=True, help_text="Resend's id of the email")
+    error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="outboundemail_status_created")]
 
     def __str__(self):
         return self.key

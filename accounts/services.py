@@ -1,6 +1,7 @@
 """Writes for workspaces, memberships, keys and settings."""
 
 import functools
+import hashlib
 import logging
 
 from django.conf import settings
@@ -77,14 +78,31 @@ def workspace_delete(*, workspace):
     would first rewrite every log row's key reference (ON DELETE SET NULL) inside this request.
     Once committed, `workspace_deleted` is sent and the purge task enqueued
     (`accounts.tasks.workspace_purge_enqueue`); a purge that is lost is done by the hourly sweep.
+    The owners are emailed now, and again by the purge once it is done.
     """
     from cachestore import services as cache_services
 
     with transaction.atomic():
         now = timezone.now()
-        claimed = Workspace.objects.filter(pk=workspace.pk, deleted_at__isnull=True).update(deleted_at=now)
+        owners = [
+            membership.user
+            for membership in Membership.objects.select_related("user").filter(
+                workspace=workspace, role=Membership.Role.OWNER
+            )
+            if membership.user.email
+        ]
+        claimed = Workspace.objects.filter(pk=workspace.pk, deleted_at__isnull=True).update(
+            deleted_at=now, deletion_contacts=[owner.email for owner in owners]
+        )
         if not claimed:
             return  # already deleted; the purge task finishes the job
+        for owner in owners:
+            emails.email_send(
+                to=owner.email,
+                template="workspace_deletion_scheduled",
+                context={"workspace_name": workspace.name, "days": settings.OPTERA_DELETION_WINDOW_DAYS},
+                idempotency_key=f"workspace-deletion-scheduled/{workspace.pk}/{owner.pk}",
+            )
         ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).update(revoked_at=now)
         Membership.objects.filter(workspace=workspace).delete()
         WorkspaceSettings.objects.filter(workspace=workspace).delete()
@@ -95,17 +113,32 @@ def workspace_delete(*, workspace):
 
 
 def workspace_purge(*, workspace_id):
-    """Remove what is left of a deleted workspace: the Redis copies, request logs in batches, then the row."""
+    """Remove what is left of a deleted workspace: the Redis copies, request logs in batches, then the row.
+
+    Then the owners it had at deletion are told that it is gone.
+    """
     from analytics import services as analytics_services
     from cachestore import services as cache_services
 
-    if not Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).exists():
+    workspace = Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).first()
+    if workspace is None:
         return
     # Again in the database too: a request in flight at deletion time may have stored an answer.
     cache_services.workspace_cache_forget(workspace_id=workspace_id)
     analytics_services.request_logs_delete_for_workspace(workspace_id=workspace_id)
-    # Keys, and logs written by requests still in flight, go with the row (CASCADE).
-    Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).delete()
+    # One transaction: the emails are recorded if and only if the row is gone.
+    with transaction.atomic():
+        # Keys, and logs written by requests still in flight, go with the row (CASCADE).
+        _, deleted = Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=False).delete()
+        if not deleted.get(Workspace._meta.label):
+            return  # another purge got there first and sent the emails
+        for address in workspace.deletion_contacts:
+            emails.email_send(
+                to=address,
+                template="workspace_deleted",
+                context={"workspace_name": workspace.name, "deleted_at": workspace.deleted_at},
+                idempotency_key=f"workspace-deleted/{workspace_id}/{address}",
+            )
 
 
 def workspaces_purge_deleted():
@@ -127,7 +160,20 @@ def user_sign_up(*, email, password):
         user = get_user_model().objects.create_user(username=email, email=email, password=password)
         Profile.objects.create(user=user, adult_confirmed_at=timezone.now())
         workspace, full_key = workspace_create_for(user=user)
+        user_welcome(user=user, workspace=workspace)
     return user, workspace, full_key
+
+
+def user_welcome(*, user, workspace):
+    """Welcome a new user to their first workspace, once per user (signed up here or through Clerk)."""
+    if not user.email:
+        return
+    emails.email_send(
+        to=user.email,
+        template="welcome",
+        context={"email": user.email, "workspace_name": workspace.name},
+        idempotency_key=f"welcome/{user.pk}",
+    )
 
 
 def workspace_create_for(*, user):
@@ -147,6 +193,19 @@ def workspace_create_for(*, user):
 def email_verification_send(*, user, base_url):
     link = base_url.rstrip("/") + reverse("verify_email", args=[tokens.email_verification_token(user=user)])
     emails.email_send(to=user.email, template="verify_email", context={"email": user.email, "link": link})
+
+
+def password_reset_send(*, user, to, link):
+    """Email a password-reset link (accounts.forms.PasswordResetForm, for Django's PasswordResetView)."""
+    # The token (in the link) names the occasion: asking twice within the same second sends one
+    # email. Hashed, so the outbox's keys give no one a working link.
+    token_digest = hashlib.sha256(link.encode()).hexdigest()
+    emails.email_send(
+        to=to,
+        template="password_reset",
+        context={"email": to, "link": link},
+        idempotency_key=f"password-reset/{user.pk}/{token_digest}",
+    )
 
 
 def email_verify(*, user):

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # Sent with `workspace_id` once a workspace's deletion has committed. accounts.apps connects
 # accounts.tasks to it to enqueue the purge: services cannot import the tasks that import them.
 workspace_deleted = Signal()
+
+# Sent with `email_id` once an email queued for delivery (accounts.emails) has committed.
+# accounts.apps connects accounts.tasks to it to enqueue the delivery, for the same reason.
+email_queued = Signal()

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts.forms import PasswordResetForm
 from accounts.views import auth, public, workspace
 
 urlpatterns = [
@@ -11,7 +12,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/verify/<str:token>/", auth.verify_email, name="verify_email"),
     path("accounts/verify-again/", auth.resend_verification, name="resend_verification"),
-    path("accounts/password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(form_class=PasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "accounts/password-reset/<uidb64>/<token>/",

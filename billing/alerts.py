@@ -160,4 +160,6 @@ def _email_managers(budget, threshold, spent, period):
                 "period": period,
                 "hard": budget.hard,
             },
+            # Once per person for this budget, period and threshold, even if AlertSent was lost with a rollback.
+            idempotency_key=f"budget:{budget.pk}:{period}:{threshold}:{membership.user_id}",
         )

@@ -22,6 +22,8 @@ app.conf.beat_schedule = {
     "expire-cache-entries": {"task": "cachestore.tasks.cache_entries_expire", "schedule": timedelta(minutes=10)},
     # Each deletion enqueues its own purge; this catches one whose task was lost.
     "purge-deleted-workspaces": {"task": "accounts.tasks.workspaces_purge_deleted", "schedule": timedelta(hours=1)},
+    # Each recorded email enqueues its own delivery; this sends one whose task was lost.
+    "deliver-lost-emails": {"task": "accounts.tasks.emails_deliver_lost", "schedule": timedelta(minutes=10)},
 }
 
 

@@ -129,10 +129,16 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
-# Email (verification, password reset, invitations) goes through Django's email backend: printed
-# to the log unless an operator configures one.
-EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Email (accounts.emails): recorded once per occasion and sent by a Celery task through this
+# backend, Resend's by default; without RESEND_API_KEY it writes each email's subject to the log
+# instead. The console backend prints whole emails (with their links) for local development.
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "accounts.emails.ResendEmailBackend")
+RESEND_API_KEY = envstr("RESEND_API_KEY", "")
+# The resend SDK's own variable for its host; read here so that tests can point it at a local fake.
+RESEND_API_URL = envurl("RESEND_API_URL", "https://api.resend.com")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Optera <no-reply@optera.localhost>")
+if RESEND_API_KEY and envstr("DEFAULT_FROM_EMAIL") is None:
+    raise ImproperlyConfigured("RESEND_API_KEY needs DEFAULT_FROM_EMAIL: an address on a domain verified in Resend")
 # What the privacy policy (/privacy/) names: who runs this Optera, and the periods it promises.
 OPTERA_COMPANY_NAME = envstr("OPTERA_COMPANY_NAME", "Optera")
 OPTERA_COMPANY_ADDRESS = envstr("OPTERA_COMPANY_ADDRESS", "the address given by the operator of this service")
@@ -192,7 +198,6 @@ STRIPE_API_BASE = envurl("STRIPE_API_BASE", "")
 # one per endpoint URL; dj-stripe reads no secret from the settings.
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
-RESEND_API_KEY = envstr("RESEND_API_KEY", "")
 
 # Clerk sign-in, beside Django's own: on when CLERK_JWKS_URL is set, and then the issuer and the
 # allowed origins (`azp`) are required too. All unset: Clerk is off and none of its code runs.

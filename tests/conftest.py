@@ -275,11 +275,22 @@ def people(db):
 
 
 @pytest.fixture
-def celery_eager():
-    """Run Celery tasks where they are enqueued: Celery read its settings once, so change its own config."""
+def tasks_run_inline():
+    """Run each Celery task where it is enqueued, so a test sees its work as soon as the enqueuing call returns.
+
+    Set on Celery's own configuration (it read the Django settings once), and taken off it afterwards
+    rather than set back to False: a value left there would hide CELERY_TASK_ALWAYS_EAGER from tests
+    that set it in the settings.
+    """
     from optera.celery import app
 
-    previous = app.conf.task_always_eager
+    app.conf.task_always_eager  # read first: the configuration is loaded on first use
+    changes = app.conf.changes
+    missing = object()
+    before = changes.get("task_always_eager", missing)
     app.conf.task_always_eager = True
     yield
-    app.conf.task_always_eager = previous
+    if before is missing:
+        changes.pop("task_always_eager", None)
+    else:
+        changes["task_always_eager"] = before

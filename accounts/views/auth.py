@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -65,7 +66,9 @@ def onboarding(request):
     membership = selectors.memberships_of(user=request.user).first()
     if membership is not None:
         return redirect("overview", membership.workspace_id)
-    workspace, full_key = services.workspace_create_for(user=request.user)
+    with transaction.atomic():
+        workspace, full_key = services.workspace_create_for(user=request.user)
+        services.user_welcome(user=request.user, workspace=workspace)
     _show_key_once(request, workspace.pk, full_key)
     return redirect("overview", workspace.pk)
 

@@ -12,14 +12,18 @@ PASSWORD = "correct horse battery staple 7"
 
 
 @pytest.fixture
-def send_emails(django_capture_on_commit_callbacks):
-    """Run each request's on-commit work (its emails) as soon as the request is answered."""
+def send_emails(django_capture_on_commit_callbacks, tasks_run_inline):
+    """Run each request's on-commit work (enqueuing its emails' delivery) and those tasks as soon as it is answered."""
 
     def within(call, *args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             return call(*args, **kwargs)
 
     return within
+
+
+def with_subject(mailoutbox, subject):
+    return [message for message in mailoutbox if message.subject == subject]
 
 
 def sign_up(client, **overrides):
@@ -46,7 +50,11 @@ def test_signing_up_makes_a_workspace_and_shows_its_first_key_once(client, mailo
     assert ApiKey.objects.get(workspace=membership.workspace).preview.endswith(key[-4:])
     assert f'api_key="{key}"' in overview  # the Python snippet comes filled in
     assert key not in client.get(response.url).content.decode()  # shown once
-    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["new@user.test"]
+    assert sorted(message.subject for message in mailoutbox) == [
+        "Confirm your email address for Optera",
+        "Welcome to Optera: new's workspace is ready",
+    ]
+    assert [message.to for message in mailoutbox] == [["new@user.test"]] * 2
 
 
 @pytest.mark.parametrize(
@@ -87,7 +95,8 @@ def test_a_wrong_password_is_refused_with_a_form_error(client, people):
 
 def test_the_confirmation_link_confirms_and_a_tampered_one_does_not(client, mailoutbox, send_emails):
     send_emails(sign_up, client)
-    link = re.search(r"http://testserver(/accounts/verify/[^/\s]+/)", mailoutbox[0].body).group(1)
+    (confirmation,) = with_subject(mailoutbox, "Confirm your email address for Optera")
+    link = re.search(r"http://testserver(/accounts/verify/[^/\s]+/)", confirmation.body).group(1)
     user = get_user_model().objects.get(email="new@user.test")
 
     tampered = client.get(link[:-3] + "xx/", follow=True)
@@ -98,9 +107,11 @@ def test_the_confirmation_link_confirms_and_a_tampered_one_does_not(client, mail
     assert Profile.objects.get(user=user).email_verified_at is not None
 
 
-def test_a_password_reset_email_carries_a_working_link(client, people, mailoutbox):
-    client.post("/accounts/password-reset/", {"email": "owner@acme.test"})
-    link = re.search(r"http://testserver(/accounts/password-reset/\S+/)", mailoutbox[0].body).group(1)
+def test_a_password_reset_email_carries_a_working_link(client, people, mailoutbox, send_emails):
+    send_emails(client.post, "/accounts/password-reset/", {"email": "owner@acme.test"})
+    (reset,) = mailoutbox
+    assert reset.to == ["owner@acme.test"] and reset.subject == "Reset your Optera password"
+    link = re.search(r"http://testserver(/accounts/password-reset/\S+/)", reset.body).group(1)
     form_page = client.get(link, follow=True)
     assert form_page.context["validlink"]
     client.post(
@@ -132,4 +143,4 @@ def test_an_unconfirmed_address_is_reminded_and_the_link_resent_only_to_this_sit
     overview = client.get("/", follow=True).content.decode()
     assert "Confirm your email address" in overview
     resent = send_emails(client.post, "/accounts/verify-again/", {"next": "https://evil.example/"})
-    assert resent.url == "/" and len(mailoutbox) == 2
+    assert resent.url == "/" and len(with_subject(mailoutbox, "Confirm your email address for Optera")) == 2

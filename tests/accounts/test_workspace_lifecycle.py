@@ -94,17 +94,6 @@ def hot_tier():
     client.close()
 
 
-@pytest.fixture
-def tasks_run_inline():
-    """Run each Celery task where it is enqueued, so a test sees its work as soon as the enqueuing call returns."""
-    from optera.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def export(client, workspace):
     return client.get(f"/api/workspaces/{workspace.pk}/export")
 

@@ -155,7 +155,7 @@ def test_a_member_cannot_change_settings(client, people):
 
 
 def test_an_invitation_is_emailed_and_its_link_joins_once(
-    client, people, mailoutbox, django_user_model, django_capture_on_commit_callbacks
+    client, people, mailoutbox, django_user_model, django_capture_on_commit_callbacks, tasks_run_inline
 ):
     client.force_login(people.admin)
     with django_capture_on_commit_callbacks(execute=True):
@@ -174,7 +174,7 @@ def test_an_invitation_is_emailed_and_its_link_joins_once(
 
 
 def test_an_expired_or_forged_invitation_link_joins_nothing(
-    client, people, mailoutbox, settings, django_capture_on_commit_callbacks
+    client, people, mailoutbox, settings, django_capture_on_commit_callbacks, tasks_run_inline
 ):
     client.force_login(people.owner)
     with django_capture_on_commit_callbacks(execute=True):

@@ -64,17 +64,6 @@ def webhook_path(db):
 
 
 @pytest.fixture
-def tasks_run_inline():
-    """Run each Celery task where it is enqueued, so a test sees its work as soon as the enqueuing call returns."""
-    from optera.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture
 def task_runs():
     """The names of the Celery tasks that ran during the test, in order (from Celery's own signal)."""
     from celery.signals import task_prerun

@@ -59,7 +59,7 @@ def signed_by(secret, headers, body):
 
 
 def test_a_soft_tag_budget_alerts_at_80_and_100_percent_once_each(
-    optera_server, openai_client, tenants, receiver, mailoutbox, settings, celery_eager
+    optera_server, openai_client, tenants, receiver, mailoutbox, settings, tasks_run_inline
 ):
     settings.OPTERA_WEBHOOK_ALLOW_PRIVATE = True
     output = io.StringIO()

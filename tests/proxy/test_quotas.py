@@ -131,7 +131,7 @@ def test_without_redis_claims_never_pass_the_limit(db, settings):
     assert sum(granted) <= 40 and UsageCounter.objects.get(key="ws:2:requests:test").used == 40
 
 
-def test_owners_and_admins_are_emailed_at_80_and_100_percent_once(openai_client, tenants, celery_eager, mailoutbox):
+def test_owners_and_admins_are_emailed_at_80_and_100_percent_once(openai_client, tenants, tasks_run_inline, mailoutbox):
     on_plan(tenants.owner.workspace, monthly_request_quota=5)
     for number in range(5):
         ask(openai_client, f"question {number}")
