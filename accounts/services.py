@@ -96,6 +96,7 @@ def workspace_delete(*, workspace):
         )
         if not claimed:
             return  # already deleted; the purge task finishes the job
+        signals.workspace_deleting.send(sender=Workspace, workspace_id=workspace.pk)
         for owner in owners:
             emails.email_send(
                 to=owner.email,

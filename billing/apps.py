@@ -7,8 +7,12 @@ class BillingConfig(AppConfig):
     def ready(self):
         from django.core.signals import setting_changed
 
-        from billing import stripe_api, webhooks
+        from accounts.signals import workspace_deleting
+        from billing import stripe_api, tasks, webhooks
 
         stripe_api.api_base_apply()
         setting_changed.connect(stripe_api.api_base_changed, dispatch_uid="billing.stripe_api_base")
         webhooks.connect()
+        workspace_deleting.connect(
+            tasks.deleted_workspace_subscription_cancel, dispatch_uid="billing.deleted_workspace_subscription_cancel"
+        )

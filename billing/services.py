@@ -146,6 +146,34 @@ def portal_session_create(*, workspace, return_url):
     return session.url
 
 
+def subscription_to_cancel(*, workspace_id):
+    """Return the id of the deleted workspace's live Stripe subscription, or None (nothing to cancel).
+
+    Read as the deletion commits, before the purge removes the workspace's plan row with it.
+    """
+    if not stripe_api.billing_enabled():
+        return None
+    row = WorkspacePlan.objects.filter(workspace_id=workspace_id, status__in=SUBSCRIBED).first()
+    return (row.stripe_subscription_id or None) if row is not None else None
+
+
+def subscription_cancel(*, subscription_id):
+    """Cancel a subscription at once (a deleted workspace must not be charged again); idempotent.
+
+    Stripe prorates nothing by default: the period already paid is not refunded, which the
+    deletion page says. A subscription Stripe no longer has counts as cancelled.
+    """
+    try:
+        stripe.Subscription.cancel(
+            subscription_id, api_key=stripe_api.api_key(), idempotency_key=f"optera-cancel-{subscription_id}"
+        )
+    except stripe.InvalidRequestError as error:
+        if error.code != "resource_missing":
+            raise
+    WorkspacePlan.objects.filter(stripe_subscription_id=subscription_id).update(status=Status.CANCELED)
+    logger.info("Stripe subscription %s cancelled: its workspace was deleted", subscription_id)
+
+
 def _refuse_unless_enabled():
     if not stripe_api.billing_enabled():
         raise BillingRefused("billing is not set up on this installation", code="billing_disabled")

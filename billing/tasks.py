@@ -1,10 +1,12 @@
 """Background jobs of billing: each loads by id and calls a service."""
 
+import functools
 import logging
 
 import httpx
 import stripe
 from celery import shared_task
+from django.db import transaction
 from djstripe.models import Event
 
 from billing import alerts, services
@@ -39,6 +41,35 @@ def stripe_event_apply_enqueue(*, event_id):
             stripe_event_apply(event_id)
         except Exception:
             logger.exception("Stripe event %s: not applied", event_id)
+
+
+@shared_task(
+    ignore_result=True, autoretry_for=STRIPE_TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=600, max_retries=10
+)
+def subscription_cancel(subscription_id):
+    services.subscription_cancel(subscription_id=subscription_id)
+
+
+def deleted_workspace_subscription_cancel(sender, *, workspace_id, **kwargs):
+    """Cancel a deleting workspace's subscription once the deletion commits (a `workspace_deleting` receiver).
+
+    The subscription's id is read now, inside the deletion's transaction: the purge may remove the
+    plan row before the task runs. With the broker down the call is made here instead, so no charge follows.
+    """
+    subscription_id = services.subscription_to_cancel(workspace_id=workspace_id)
+    if subscription_id is not None:
+        transaction.on_commit(functools.partial(_subscription_cancel_enqueue, subscription_id))
+
+
+def _subscription_cancel_enqueue(subscription_id):
+    try:
+        subscription_cancel.delay(subscription_id)
+    except Exception:
+        logger.warning("subscription %s: cancellation not enqueued, made here", subscription_id, exc_info=True)
+        try:
+            services.subscription_cancel(subscription_id=subscription_id)
+        except Exception:
+            logger.exception("Stripe subscription %s not cancelled", subscription_id)
 
 
 @shared_task(ignore_result=True)

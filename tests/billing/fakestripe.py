@@ -353,6 +353,9 @@ class FakeStripe:
         features = re.fullmatch(r"/v1/products/([\w-]+)/features", path)
         if method == "GET" and features and self.get(features.group(1)):
             return 200, {"object": "list", "data": [], "has_more": False, "url": path}
+        cancel = re.fullmatch(r"/v1/subscriptions/([\w-]+)", path)
+        if method == "DELETE" and cancel:
+            return self._subscription_cancel(cancel.group(1))
         match = re.fullmatch(r"/v1/(customers|checkout/sessions|subscriptions|prices|products|invoices)/([\w-]+)", path)
         if method == "GET" and match:
             obj = self.get(match.group(2))
@@ -361,6 +364,15 @@ class FakeStripe:
             kind = match.group(1).split("/")[-1].rstrip("s")
             return 404, _error("invalid_request_error", f"No such {kind}: '{match.group(2)}'", code="resource_missing")
         return 404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
+
+    def _subscription_cancel(self, subscription_id):
+        subscription = self.get(subscription_id)
+        if subscription is None:
+            return 404, _error(
+                "invalid_request_error", f"No such subscription: '{subscription_id}'", code="resource_missing"
+            )
+        self.subscription_change(subscription_id, status="canceled")
+        return 200, _public(self.get(subscription_id))
 
     def _customer_create(self, params):
         return self.put(

@@ -6,6 +6,7 @@ deliveries use connections of their own), hence `transactional_db`.
 
 import json
 import logging
+import re
 import threading
 import time
 
@@ -335,3 +336,30 @@ def test_the_webhook_answers_within_a_second_through_the_asgi_application(
     assert plan_row(people.workspace).plan.name == "Pro"
     # dj-stripe's own syncing (five calls to the fake here) and, with tasks inline, the effect itself.
     assert elapsed < 1.0
+
+
+def test_deleting_a_subscribed_workspace_cancels_its_subscription_once(
+    client, people, fake_stripe, webhook_path, subscribed
+):
+    from accounts.services import workspace_delete
+
+    _, subscription = subscribed
+    signed_post(client, webhook_path, fake_stripe.event("customer.subscription.created", subscription))
+
+    workspace_delete(workspace=people.workspace)
+    workspace_delete(workspace=people.workspace)
+
+    cancels = fake_stripe.requested("DELETE", f"/v1/subscriptions/{subscription['id']}")
+    assert len(cancels) == 1
+    assert fake_stripe.get(subscription["id"])["status"] == "canceled"
+    # The other workspace's billing is untouched.
+    assert len(fake_stripe.requested("DELETE", re.compile(r"/v1/subscriptions/.*"))) == 1
+
+
+def test_deleting_a_comped_workspace_calls_stripe_for_nothing(people, plans, fake_stripe):
+    from accounts.services import workspace_delete
+
+    services.workspace_plan_set(workspace=people.workspace, plan=plans["team"])
+    workspace_delete(workspace=people.workspace)
+
+    assert fake_stripe.requested("DELETE", re.compile(r"/v1/subscriptions/.*")) == []
