@@ -75,7 +75,7 @@ def bad_request(message, *, param=None, code=None):
 class UpstreamFailure(Exception):
     """An upstream answer or fault that a retry or a fallback model may cure."""
 
-    def __init__(self, status, body=b"", headers=None, reason="", timed_out=False):
+    def __init__(self, status, body=b"", headers=None, reason="", timed_out=False, retryable=False):
         super().__init__(reason or f"upstream answered {status}")
         self.status = status
         self.body = body
@@ -83,3 +83,5 @@ class UpstreamFailure(Exception):
         self.reason = reason
         # No first byte in time (as opposed to the provider's own 504).
         self.timed_out = timed_out
+        # Safe and worth sending again: no connection was made, or a 429/5xx the provider lets us retry.
+        self.retryable = retryable

@@ -9,6 +9,7 @@ import logging
 import time
 
 import aiohttp
+from django.conf import settings
 
 from analytics.pricing import Usage
 from proxy.account.accounting import RelayedStream
@@ -50,9 +51,11 @@ async def send_to_targets(ctx, targets, build_request, *, flex_endpoint=False):
     tried. A target without a usable provider key is skipped, except the primary, which is a 401.
     `build_request(target, provider_key, tier)` builds the request for a tier: "flex" only on an
     endpoint with a flex tier (`flex_endpoint`, chat completions), see proxy/forward/tiers.py. The
-    tier that answered goes on the record.
+    tier that answered goes on the record. One deadline, a first-byte timeout from now, covers every
+    target, tier and retry: the client never waits for more than one timeout.
     """
     last_failure = None
+    deadline = asyncio.get_running_loop().time() + settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT
     for position, target in enumerate(targets):
         provider_key = ctx.provider_key(target.provider, primary=position == 0)
         if not provider_key:
@@ -69,6 +72,7 @@ async def send_to_targets(ctx, targets, build_request, *, flex_endpoint=False):
                 request,
                 tier=tier,
                 standard_request=lambda: build_request(target, provider_key, STANDARD),
+                deadline=deadline,
             )
         except UpstreamFailure as failure:
             ctx.record.upstream_seconds += time.perf_counter() - started

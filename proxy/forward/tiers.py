@@ -46,20 +46,20 @@ def _ends_flex(failure):
     return failure.timed_out or is_flex_refusal(failure)
 
 
-async def send_on_tier(upstream, request, *, tier, standard_request):
+async def send_on_tier(upstream, request, *, tier, standard_request, deadline=None):
     """Send `request`, built for `tier`; return (the tier that answered, the response).
 
     A flex request that is refused or slow is not retried on flex: `standard_request()` builds it
     for the standard tier, where it goes once, with the usual retries. Any other failure is the
-    caller's, as on the standard tier.
+    caller's, as on the standard tier. Both attempts end by the request's `deadline`.
     """
     if tier != FLEX:
-        return tier, await upstream.send(request)
+        return tier, await upstream.send(request, deadline=deadline)
     wait = min(settings.OPTERA_FLEX_FIRST_BYTE_TIMEOUT, settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT)
     try:
-        return FLEX, await upstream.send(request, first_byte_timeout=wait, final=_ends_flex)
+        return FLEX, await upstream.send(request, first_byte_timeout=wait, final=_ends_flex, deadline=deadline)
     except UpstreamFailure as failure:
         if not _ends_flex(failure):
             raise
         logger.info("flex tier %s; sending on the standard tier", "too slow" if failure.timed_out else "refused")
-    return STANDARD, await upstream.send(standard_request())
+    return STANDARD, await upstream.send(standard_request(), deadline=deadline)

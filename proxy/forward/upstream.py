@@ -69,38 +69,65 @@ class UpstreamClient:
         async with asyncio.timeout(first_byte_timeout or settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT):
             return await session.post(request.url, data=request.body, headers=request.headers)
 
-    async def send(self, request, *, first_byte_timeout=None, final=None):
-        """Return a response that is not worth retrying, retrying 429/5xx/connect faults up to the limit.
+    async def send(self, request, *, first_byte_timeout=None, final=None, deadline=None):
+        """Return a response that is not worth retrying; retry what is safe to send again, up to the limit.
+
+        Retried: a connection that failed before the request went out, and a 429/5xx answer that does
+        not say otherwise (`x-should-retry: false`). Never retried: a timeout or a dropped connection
+        once the request may have reached the provider, which could be generating (and billing) it.
+        Every attempt and every wait ends by `deadline` (the event loop's clock; by default one
+        first-byte timeout from now), so retries never make the client wait longer than one timeout.
 
         Raises UpstreamFailure when the retries are spent (or the provider asks to wait longer than
-        the cap), so the caller can try a fallback model or answer with the last failure. A failure
-        for which `final(failure)` is true is raised at once: the caller has a better remedy than a retry.
+        the cap or the deadline allows), so the caller can try a fallback model or answer with the
+        last failure. A failure for which `final(failure)` is true is raised at once: the caller has
+        a better remedy than a retry.
         """
+        loop = asyncio.get_running_loop()
+        first_byte_timeout = first_byte_timeout or settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT
+        if deadline is None:
+            deadline = loop.time() + first_byte_timeout
         attempt = 0
         while True:
-            try:
-                response = await self.open(request, first_byte_timeout=first_byte_timeout)
-            except TimeoutError:
-                failure = UpstreamFailure(504, reason="upstream did not answer in time", timed_out=True)
-            except aiohttp.ClientError as error:
-                failure = UpstreamFailure(502, reason=f"upstream connection failed: {type(error).__name__}")
-            else:
-                if response.status not in RETRYABLE_STATUSES:
-                    return response
-                try:
-                    body = await response.read()
-                except aiohttp.ClientError:
-                    body = b""
-                response.release()
-                failure = UpstreamFailure(
-                    response.status, body, {name.lower(): value for name, value in response.headers.items()}
-                )
-            if attempt >= settings.OPTERA_UPSTREAM_MAX_RETRIES or (final is not None and final(failure)):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise UpstreamFailure(504, reason="upstream did not answer in time", timed_out=True)
+            failure, response = await self._attempt(request, min(first_byte_timeout, remaining))
+            if response is not None:
+                return response
+            if not failure.retryable or attempt >= settings.OPTERA_UPSTREAM_MAX_RETRIES:
+                raise failure
+            if final is not None and final(failure):
                 raise failure
             delay = retry_delay(
                 attempt, failure.headers.get("retry-after"), cap=settings.OPTERA_RETRY_AFTER_CAP_SECONDS
             )
-            if delay is None:
+            if delay is None or delay >= deadline - loop.time():
                 raise failure
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _attempt(self, request, timeout):
+        """Send once; return (None, response) or (the failure, None), the failure marked retryable or not."""
+        try:
+            response = await self.open(request, first_byte_timeout=timeout)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+            # No connection was made: the provider never saw the request.
+            reason = f"upstream connection failed: {type(error).__name__}"
+            return UpstreamFailure(502, reason=reason, retryable=True), None
+        except TimeoutError:
+            return UpstreamFailure(504, reason="upstream did not answer in time", timed_out=True), None
+        except aiohttp.ClientError as error:
+            # Dropped after the request was written (or while writing it): the provider may have it.
+            return UpstreamFailure(502, reason=f"upstream connection failed: {type(error).__name__}"), None
+        if response.status not in RETRYABLE_STATUSES:
+            return None, response
+        try:
+            body = await response.read()
+        except aiohttp.ClientError:
+            body = b""
+        response.release()
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        # OpenAI's and Anthropic's own SDKs obey this header; so does Optera.
+        retryable = headers.get("x-should-retry", "").lower() != "false"
+        return UpstreamFailure(response.status, body, headers, retryable=retryable), None

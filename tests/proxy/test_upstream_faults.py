@@ -1,5 +1,7 @@
 """Retries, fallbacks, Retry-After, client disconnects and upstream drops, against real sockets."""
 
+import asyncio
+import socket
 import threading
 import time
 
@@ -9,6 +11,8 @@ import pytest
 
 from accounts.models import WorkspaceSettings
 from analytics.models import RequestLog
+from proxy.forward.upstream import UpstreamClient
+from proxy.providers.base import UpstreamRequest
 from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 from tests.fakeprovider import Fault
 
@@ -23,9 +27,69 @@ def test_one_upstream_500_is_retried_transparently(openai_client, fake):
     assert len(fake.requests) == 2
 
 
-def test_closed_connection_is_retried(openai_client, fake):
+def test_a_connection_closed_after_the_request_went_out_is_not_sent_again(openai_client, fake):
+    # The provider may be generating (and billing) it: a second POST could be a second charge.
     fake.enqueue(Fault(path="/v1/chat/completions", close_connection=True))
-    assert openai_client.chat.completions.create(model="gpt-4o", messages=HELLO).choices[0].message.content
+    with pytest.raises(openai.InternalServerError) as raised:
+        openai_client.chat.completions.create(model="gpt-4o", messages=HELLO)
+    assert raised.value.status_code == 502
+    assert len(fake.requests) == 1
+
+
+def test_a_first_byte_timeout_reaches_the_provider_once(openai_client, fake, settings):
+    settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT = 1
+    fake.enqueue(Fault(path="/v1/chat/completions", delay_before_headers=3))
+    with pytest.raises(openai.APIStatusError) as raised:
+        openai_client.chat.completions.create(model="gpt-4o", messages=HELLO)
+    assert raised.value.status_code == 504
+    assert raised.value.body["code"] == "upstream_timeout"
+    assert len(fake.requests) == 1
+
+
+def test_an_answer_that_says_not_to_retry_is_not_retried(openai_client, fake):
+    fake.enqueue(Fault(path="/v1/chat/completions", status=503, headers={"x-should-retry": "false"}, times=3))
+    with pytest.raises(openai.InternalServerError):
+        openai_client.chat.completions.create(model="gpt-4o", messages=HELLO)
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_refused_connection_is_worth_retrying_and_a_dropped_one_is_not():
+    refusing = socket.socket()
+    refusing.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+    accepting = socket.create_server(("127.0.0.1", 0))  # accepts, reads nothing, then closes
+    client = UpstreamClient()
+    try:
+
+        def request_to(sock):
+            port = sock.getsockname()[1]
+            return UpstreamRequest(
+                provider="openai",
+                model="gpt-4o",
+                url=f"http://127.0.0.1:{port}/v1/chat/completions",
+                headers={},
+                body=b"{}",
+            )
+
+        refused, _ = await client._attempt(request_to(refusing), 5)
+        dropping = asyncio.get_running_loop().run_in_executor(None, lambda: accepting.accept()[0].close())
+        dropped, _ = await client._attempt(request_to(accepting), 5)
+        await dropping
+    finally:
+        await client.close()
+        refusing.close()
+        accepting.close()
+    assert (refused.status, refused.retryable) == (502, True)
+    assert (dropped.status, dropped.retryable) == (502, False)
+
+
+def test_no_retry_waits_past_the_requests_deadline(openai_client, fake, settings):
+    # Each 503 asks for a 1 s wait; with a 1 s deadline the first answer is the last.
+    settings.OPTERA_UPSTREAM_FIRST_BYTE_TIMEOUT = 1
+    fake.enqueue(Fault(path="/v1/chat/completions", status=503, headers={"Retry-After": "1"}, times=3))
+    with pytest.raises(openai.InternalServerError):
+        openai_client.chat.completions.create(model="gpt-4o", messages=HELLO)
+    assert len(fake.requests) == 1
 
 
 def test_4xx_is_not_retried_and_passes_through(openai_client, fake):
