@@ -224,6 +224,8 @@ if OPTERA_EMBEDDER not in ("local", "openai"):
     raise ImproperlyConfigured(f"OPTERA_EMBEDDER={OPTERA_EMBEDDER!r} must be 'local' or 'openai'")
 OPTERA_MAX_BODY_BYTES = envint("OPTERA_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
 OPTERA_MAX_MESSAGES = envint("OPTERA_MAX_MESSAGES", 2000, minimum=1)
+# Deeper JSON bodies get a 400 (real requests nest a few levels; JSON schemas of tools a dozen or so).
+OPTERA_MAX_JSON_DEPTH = envint("OPTERA_MAX_JSON_DEPTH", 64, minimum=8, maximum=1000)
 OPTERA_KEY_CACHE_SECONDS = envint("OPTERA_KEY_CACHE_SECONDS", 5, minimum=0, maximum=5)
 # When set, /metrics answers only `Authorization: Bearer <token>`; unset, anyone who can reach it.
 OPTERA_METRICS_TOKEN = envstr("OPTERA_METRICS_TOKEN", "")

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 
 import orjson
+from django.conf import settings
 
 from proxy.errors import ProxyError
 
@@ -109,13 +110,64 @@ async def _wait_for_disconnect(receive, task):
 
 
 def parse_json_object(body):
-    """Return the body as a dict, or raise a 400 naming what is wrong."""
+    """Return the body as a dict, or raise a 400 naming what is wrong.
+
+    Refused here, before anything is recorded: nesting deeper than OPTERA_MAX_JSON_DEPTH (hashing
+    and translation walk the body recursively), a NUL character anywhere (PostgreSQL's text and
+    jsonb cannot hold one, so the request's log row would be lost), and control characters in `model`.
+    """
     if not body:
         raise ProxyError(400, "request body is empty; expected a JSON object", code="invalid_json")
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        if "depth" in str(error):
+            raise _too_deep() from None
         raise ProxyError(400, f"request body is not valid JSON: {error}", code="invalid_json") from None
     if not isinstance(parsed, dict):
         raise ProxyError(400, "request body must be a JSON object", code="invalid_json")
+    limit = settings.OPTERA_MAX_JSON_DEPTH
+    # Counting brackets is a memchr-speed scan; only a body with more of them than the limit can be too deep.
+    if body.count(b"[") + body.count(b"{") > limit and _depth_exceeds(parsed, limit):
+        raise _too_deep()
+    # A NUL can only arrive escaped (raw control characters are invalid JSON); the walk confirms it.
+    if b"\\u0000" in body and _holds_nul(parsed):
+        raise ProxyError(400, "request body contains a NUL character (\\u0000), which cannot be processed")
+    model = parsed.get("model")
+    if isinstance(model, str) and not model.isprintable():
+        raise ProxyError(400, "'model' contains control characters", param="model")
     return parsed
+
+
+def _too_deep():
+    limit = settings.OPTERA_MAX_JSON_DEPTH
+    return ProxyError(400, f"request body is nested more than {limit} levels deep", code="invalid_json")
+
+
+def _depth_exceeds(value, limit):
+    """Return whether arrays and objects nest deeper than `limit`, walking without recursion."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            pending.extend((child, depth + 1) for child in node.values() if isinstance(child, (dict, list)))
+        elif isinstance(node, list):
+            pending.extend((child, depth + 1) for child in node if isinstance(child, (dict, list)))
+    return False
+
+
+def _holds_nul(value):
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            pending.extend(node.keys())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False

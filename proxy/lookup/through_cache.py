@@ -132,17 +132,28 @@ async def store_and_land(ctx, cache_plan, response, *, leads):
                 model=record.model_used,
                 provider=record.provider,
             )
+            if not _storable(response):
+                logger.info("cache: the answer to request %s holds a NUL character; not cached", record.request_id)
+                return
             ctx.runtime.cache.remember_completed(
                 workspace_id, cache_plan.key_hash, answer, ttl_seconds=cache_plan.ttl_seconds
             )
             if cache_plan.semantic and cache_plan.embedding is None:
                 await ctx.runtime.semantic.prepare(ctx, cache_plan)
             await _put(ctx, cache_plan, answer)
-    except Exception:  # not storing costs a future hit, never this request
-        logger.warning("cache: could not store an answer", exc_info=True)
+    except Exception as error:  # not storing costs a future hit, never this request
+        # The error's type only: a database error's message can quote the answer it refused.
+        logger.warning(
+            "cache: could not store the answer to request %s: %s", ctx.record.request_id, type(error).__name__
+        )
     finally:
         if leads:
             ctx.runtime.flights.land(workspace_id, cache_plan.key_hash)
+
+
+def _storable(response):
+    """Return whether PostgreSQL's jsonb can hold the answer: it refuses the NUL character."""
+    return b"\\u0000" not in orjson.dumps(response)
 
 
 async def _put(ctx, cache_plan, answer):

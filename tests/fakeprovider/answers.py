@@ -40,9 +40,10 @@ def text_answer(
     filler_words: int = 0,
     max_tokens: int | None = None,
     stop_sequences: list[str] | None = None,
+    answer_text: str | None = None,
 ) -> Answer:
-    """Return "Echo: <prompt_text>" (plus filler), cut at a stop sequence or at max_tokens."""
-    text = "Echo: " + prompt_text
+    """Return "Echo: <prompt_text>" or `answer_text` (plus filler), cut at a stop sequence or at max_tokens."""
+    text = "Echo: " + prompt_text if answer_text is None else answer_text
     if filler_words:
         text += "".join(f" w{index}" for index in range(filler_words))
     stop = "end"

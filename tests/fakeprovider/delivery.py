@@ -136,6 +136,10 @@ class Exchange:
         return self.state.settings.filler_words
 
     @property
+    def answer_text(self) -> str | None:
+        return self.fault.answer_text if self.fault is not None else None
+
+    @property
     def extra_headers(self) -> dict[str, str]:
         headers = request_id_headers(self.provider)
         if self.fault is not None:

@@ -236,6 +236,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         answer = text_answer(
             prompt_text,
             filler_words=exchange.filler_words,
+            answer_text=exchange.answer_text,
             max_tokens=max_tokens,
             stop_sequences=[stop] if isinstance(stop, str) else list(stop or ()),
         )

@@ -32,6 +32,8 @@ class Fault:
     chunk_delay: float | None = None
     # Words appended to the answer, to make a long (and, with chunk_delay, slow) stream.
     filler_words: int = 0
+    # Answer with exactly this text instead of "Echo: <prompt>" (a provider answer the request could not hold).
+    answer_text: str | None = None
     # Send this many stream chunks (SSE events), then close the TCP connection mid-body.
     drop_after_chunks: int | None = None
     # Close the connection at once, without sending any response.
