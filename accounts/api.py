@@ -12,6 +12,7 @@ from ninja.security import django_auth
 from accounts import selectors, services
 from accounts.permissions import ANY_MEMBER, MANAGERS, OWNERS, workspace_for
 from accounts.schemas import (
+    ApiKeyChangeIn,
     ApiKeyCreatedOut,
     ApiKeyCreateIn,
     ApiKeyOut,
@@ -47,8 +48,22 @@ def api_key_list(request, workspace_id: int):
 @router.post("/workspaces/{workspace_id}/keys", response={201: ApiKeyCreatedOut}, summary="Create an API key")
 def api_key_create(request, workspace_id: int, payload: ApiKeyCreateIn):
     workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
-    api_key, full_key = services.api_key_create(workspace=workspace, name=payload.name, created_by=request.user)
+    api_key, full_key = services.api_key_create(
+        workspace=workspace, name=payload.name, created_by=request.user, tier=payload.tier or ""
+    )
     return Status(201, ApiKeyCreatedOut(**ApiKeyOut.from_orm(api_key).model_dump(), api_key=full_key))
+
+
+@router.patch("/workspaces/{workspace_id}/keys/{key_id}", response=ApiKeyOut, summary="Rename a key or set its tier")
+def api_key_change(request, workspace_id: int, key_id: int, payload: ApiKeyChangeIn):
+    workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
+    api_key = selectors.api_key_of(workspace=workspace, key_id=key_id)
+    if api_key is None:
+        raise HttpError(404, "key not found")
+    changes = payload.model_dump(exclude_unset=True)
+    if "tier" in changes:
+        changes["tier"] = changes["tier"] or ""
+    return services.api_key_change(api_key=api_key, **changes)
 
 
 @router.delete("/workspaces/{workspace_id}/keys/{key_id}", response=ApiKeyOut, summary="Revoke an API key")

@@ -47,6 +47,11 @@ class SignUpForm(forms.Form):
 
 class KeyCreateForm(forms.Form):
     name = forms.CharField(max_length=100, required=False, help_text="Where the key is used, e.g. “production”.")
+    tier = forms.ChoiceField(
+        choices=[("", "Workspace default"), *ServiceTier.choices],
+        required=False,
+        help_text="Flex: OpenAI's half-price tier for work that can wait.",
+    )
 
 
 class InviteForm(forms.Form):

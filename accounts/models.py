@@ -49,6 +49,13 @@ class Membership(models.Model):
         return f"{self.user} in {self.workspace} ({self.role})"
 
 
+class ServiceTier(models.TextChoices):
+    """The provider tier a request is sent on: OpenAI's flex tier costs half, answers slower, may refuse."""
+
+    STANDARD = "standard"
+    FLEX = "flex"
+
+
 class ApiKey(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)
@@ -60,6 +67,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The tier this key's requests go on unless X-Optera-Tier says otherwise; blank: the workspace's.
+    tier = models.CharField(max_length=10, choices=ServiceTier.choices, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -76,13 +85,6 @@ class CacheMode(models.TextChoices):
     OFF = "off"
     EXACT = "exact"
     SEMANTIC = "semantic"
-
-
-class ServiceTier(models.TextChoices):
-    """The provider tier a request is sent on: OpenAI's flex tier costs half, answers slower, may refuse."""
-
-    STANDARD = "standard"
-    FLEX = "flex"
 
 
 class WorkspaceSettings(models.Model):

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Field, ModelSchema, Schema
+from pydantic import field_validator
 
 from accounts.models import WorkspaceSettings
 from analytics.models import DailyUsage, RequestLog
@@ -33,11 +34,30 @@ class ApiKeyOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    tier: Literal["standard", "flex"] | None = Field(None, description="the key's default tier; null: the workspace's")
+
+    @field_validator("tier", mode="before")
+    @classmethod
+    def blank_follows_the_workspace(cls, tier):
+        return tier or None
+
+
+# Printable text only: PostgreSQL refuses a NUL byte, which would otherwise surface as a 500.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
 class ApiKeyCreateIn(Schema):
-    # Printable text only: PostgreSQL refuses a NUL byte, which would otherwise surface as a 500.
-    name: str = Field("", max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
+    name: str = Field("", max_length=100, pattern=PRINTABLE)
+    tier: Literal["standard", "flex"] | None = Field(
+        None, description="default tier of its requests; null: the workspace's"
+    )
+
+
+class ApiKeyChangeIn(Schema):
+    """Fields left out stay as they are; `"tier": null` makes the key follow the workspace's tier."""
+
+    name: str | None = Field(None, max_length=100, pattern=PRINTABLE)
+    tier: Literal["standard", "flex"] | None = None
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
@@ -119,6 +139,7 @@ class ExportedApiKey(Schema):
     last_used_at: datetime | None
     revoked_at: datetime | None
     created_by_email: str | None
+    tier: str
 
 
 class ExportedRequestLog(ModelSchema):

@@ -41,6 +41,13 @@ class KeyRecord:
     workspace_name: str
     cache_secret: str
     settings: WorkspaceSettings
+    # The key's own default tier, or "" to follow the workspace's.
+    tier: str = ""
+
+    @property
+    def default_tier(self):
+        """The tier a request with this key goes on unless its X-Optera-Tier header says otherwise."""
+        return self.tier or self.settings.tier
 
 
 def key_record_find(*, public_id):
@@ -62,6 +69,7 @@ def key_record_find(*, public_id):
         workspace_name=api_key.workspace.name,
         cache_secret=api_key.workspace.cache_secret,
         settings=workspace_settings,
+        tier=api_key.tier,
     )
 
 
@@ -123,7 +131,7 @@ def workspace_export_chunks(*, workspace):
     members = Membership.objects.filter(workspace=workspace).values("role", "created_at", email=F("user__email"))
     # Never a key's hash or salt.
     api_keys = ApiKey.objects.filter(workspace=workspace).values(
-        "preview", "name", "created_at", "last_used_at", "revoked_at", created_by_email=F("created_by__email")
+        "preview", "name", "created_at", "last_used_at", "revoked_at", "tier", created_by_email=F("created_by__email")
     )
     head = {
         "workspace": {"id": workspace.pk, "name": workspace.name, "created_at": workspace.created_at},

@@ -38,8 +38,11 @@ def workspace_settings_update(*, workspace, changes):
     return workspace_settings
 
 
-def api_key_create(*, workspace, name="", created_by=None):
-    """Create a key and return (ApiKey, full key); the full key is never stored or shown again."""
+def api_key_create(*, workspace, name="", created_by=None, tier=""):
+    """Create a key and return (ApiKey, full key); the full key is never stored or shown again.
+
+    `tier` ("standard" or "flex") is the key's default provider tier; blank follows the workspace.
+    """
     public_id, secret, full_key = keys.generate_key()
     salt = keys.new_salt()
     api_key = ApiKey.objects.create(
@@ -50,8 +53,19 @@ def api_key_create(*, workspace, name="", created_by=None):
         secret_hash=keys.hash_secret(salt=salt, secret=secret),
         preview=keys.preview_of(secret),
         created_by=created_by,
+        tier=tier,
     )
     return api_key, full_key
+
+
+def api_key_change(*, api_key, name=None, tier=None):
+    """Rename a key or change its default tier ("" follows the workspace); proxies see it within seconds."""
+    if name is not None:
+        api_key.name = name
+    if tier is not None:
+        api_key.tier = tier
+    api_key.save(update_fields=["name", "tier"])
+    return api_key
 
 
 def api_key_revoke(*, api_key):

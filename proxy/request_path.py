@@ -130,7 +130,7 @@ async def admit(runtime, endpoint, headers, body, body_size, responder, record):
         headers=headers,
         credentials=credentials,
         key_record=key_record,
-        options=RequestOptions.from_request(headers, key_record.settings),
+        options=RequestOptions.from_request(headers, key_record.settings, default_tier=key_record.default_tier),
     )
     attribution = Attribution.from_request(headers, body)
     record.end_user, record.tags = attribution.end_user, attribution.tags

@@ -37,7 +37,10 @@ def keys(request, workspace_id):
         membership = membership_for_page(request, workspace_id, roles=MANAGERS)
         if form.is_valid():
             _, full_key = services.api_key_create(
-                workspace=membership.workspace, name=form.cleaned_data["name"], created_by=request.user
+                workspace=membership.workspace,
+                name=form.cleaned_data["name"],
+                created_by=request.user,
+                tier=form.cleaned_data["tier"],
             )
             request.session[f"new_key:{workspace_id}"] = full_key
             return redirect("keys", workspace_id)

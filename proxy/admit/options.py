@@ -2,7 +2,7 @@
 
 A header can only narrow what the workspace allows: a cache mode lower, a TTL shorter, a
 similarity threshold higher, routing or compression off. The tier is a choice, not a permission:
-X-Optera-Tier replaces the workspace's default either way. A malformed header is the client's 400.
+X-Optera-Tier replaces the key's or workspace's default either way. A malformed header is the client's 400.
 """
 
 import math
@@ -26,8 +26,11 @@ class RequestOptions:
     tier: str
 
     @classmethod
-    def from_request(cls, headers, workspace_settings):
-        """Return the options of a request with these headers (lower-case names) in this workspace."""
+    def from_request(cls, headers, workspace_settings, *, default_tier):
+        """Return the options of a request with these headers (lower-case names) in this workspace.
+
+        `default_tier` is the key's tier, or the workspace's when the key has none.
+        """
         shaping_allowed = not _is_off(headers.get("x-optera-compress"))
         return cls(
             cache_mode=effective_mode(workspace_settings.cache_mode, headers.get("x-optera-cache")),
@@ -39,7 +42,7 @@ class RequestOptions:
             compression=workspace_settings.compression_enabled and shaping_allowed,
             summaries=workspace_settings.summaries_enabled and shaping_allowed,
             provider_prompt_cache=workspace_settings.provider_prompt_cache,
-            tier=effective_tier(workspace_settings.tier, headers.get("x-optera-tier")),
+            tier=effective_tier(default_tier, headers.get("x-optera-tier")),
         )
 
 
@@ -86,10 +89,10 @@ def effective_threshold(workspace_threshold, header):
     return min(max(requested, workspace_threshold), 1.0)
 
 
-def effective_tier(workspace_tier, header):
-    """X-Optera-Tier (flex or standard) replaces the workspace's default tier."""
+def effective_tier(default_tier, header):
+    """X-Optera-Tier (flex or standard) replaces the key's or workspace's default tier."""
     if not header:
-        return workspace_tier
+        return default_tier
     requested = header.strip().lower()
     if requested not in ServiceTier.values:
         raise ProxyError(400, "X-Optera-Tier must be flex or standard", param="X-Optera-Tier")

@@ -139,8 +139,8 @@ def test_every_endpoint_declares_its_answer_by_a_named_schema(client):
         schema = next(iter(successes.values()))["content"]["application/json"]["schema"]
         named = schema.get("items", schema)
         assert named.get("$ref", "").startswith("#/components/schemas/"), (method, path, schema)
-    # Nine workspace and usage endpoints, and billing's checkout and portal: none escapes the checks above.
-    assert len(operations) == 11
+    # Ten workspace and usage endpoints, and billing's checkout and portal: none escapes the checks above.
+    assert len(operations) == 12
 
 
 def test_the_settings_answer_names_every_option(client, tenants):
@@ -275,3 +275,39 @@ def test_a_malformed_path_is_a_400_in_the_error_shape(client, tenants):
     client.force_login(tenants.owner.user)
     response = client.get("/api/workspaces/acme/keys")
     assert response.status_code == 400 and "workspace_id" in response.json()["error"]["message"]
+
+
+def test_a_key_is_created_with_a_tier_and_its_tier_changed_or_cleared(client, tenants):
+    acme = tenants.owner.workspace
+    client.force_login(tenants.owner.user)
+    keys_url = f"/api/workspaces/{acme.pk}/keys"
+
+    created = client.post(keys_url, {"name": "batch", "tier": "flex"}, content_type="application/json")
+    assert created.status_code == 201 and created.json()["tier"] == "flex"
+    key_url = f"{keys_url}/{created.json()['id']}"
+    renamed = client.patch(key_url, {"name": "nightly"}, content_type="application/json")
+    assert renamed.json()["name"] == "nightly" and renamed.json()["tier"] == "flex"
+    cleared = client.patch(key_url, {"tier": None}, content_type="application/json")
+    assert cleared.status_code == 200 and cleared.json()["tier"] is None
+    assert ApiKey.objects.get(pk=created.json()["id"]).tier == ""
+    assert client.get(keys_url).json()[0]["tier"] is None
+
+
+@pytest.mark.parametrize("body", [{"tier": "cheapest"}, {"tier": 5}, {"name": "x\u0000"}, {"name": "n" * 101}])
+def test_a_bad_key_change_is_a_400_and_changes_nothing(client, tenants, body):
+    client.force_login(tenants.owner.user)
+    key = tenants.member.key_row
+    response = client.patch(f"/api/workspaces/{key.workspace_id}/keys/{key.pk}", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["message"]
+    assert (ApiKey.objects.get(pk=key.pk).name, ApiKey.objects.get(pk=key.pk).tier) == (key.name, "")
+
+
+def test_only_managers_change_a_key_and_only_in_their_workspace(client, tenants):
+    acme = tenants.owner.workspace
+    client.force_login(tenants.member.user)
+    url = f"/api/workspaces/{acme.pk}/keys/{tenants.member.key_row.pk}"
+    assert client.patch(url, {"tier": "flex"}, content_type="application/json").status_code == 403
+    client.force_login(tenants.owner.user)
+    foreign = f"/api/workspaces/{acme.pk}/keys/{tenants.outsider.key_row.pk}"
+    assert client.patch(foreign, {"tier": "flex"}, content_type="application/json").status_code == 404
+    assert ApiKey.objects.get(pk=tenants.outsider.key_row.pk).tier == ""

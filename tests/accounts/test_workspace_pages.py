@@ -65,6 +65,18 @@ def test_an_admin_creates_a_key_shown_once_and_revokes_it(client, people):
     assert api_key.revoked_at is not None
 
 
+def test_a_key_created_on_the_page_takes_a_tier_and_a_bad_one_is_a_form_error(client, people):
+    client.force_login(people.admin)
+    client.post(f"/w/{people.workspace.pk}/keys/", {"name": "batch", "tier": "flex"})
+    assert ApiKey.objects.get(name="batch").tier == "flex"
+    page = client.get(f"/w/{people.workspace.pk}/keys/").content.decode()
+    assert "<td>Flex</td>" in page
+
+    refused = client.post(f"/w/{people.workspace.pk}/keys/", {"name": "odd", "tier": "cheapest"})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert not ApiKey.objects.filter(name="odd").exists()
+
+
 def test_a_member_can_neither_create_nor_revoke_keys(client, people):
     from accounts import services
 

@@ -6,9 +6,10 @@ from decimal import Decimal
 import openai
 import pytest
 
-from accounts.models import WorkspaceSettings
+from accounts import services
+from accounts.models import ApiKey, WorkspaceSettings
 from analytics.models import RequestLog
-from tests.conftest import QUICK_LOG_FLUSH_SECONDS, wait_for
+from tests.conftest import PROVIDER_KEY_CANARY, QUICK_LOG_FLUSH_SECONDS, wait_for
 from tests.fakeprovider import Fault, Price
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -215,3 +216,28 @@ def test_an_unknown_tier_is_a_400_naming_the_header_and_nothing_is_sent(openai_c
     assert error["param"] == "X-Optera-Tier" and "X-Optera-Tier" in error["message"]
     assert error["type"] == "invalid_request_error"
     assert fake.requests == []
+
+
+def test_a_keys_default_tier_beats_the_workspaces_and_the_header_beats_both(
+    openai_client, fake, tenants, optera_server
+):
+    # Set before each key's first request: a proxy trusts a key record it has read for a few seconds.
+    ApiKey.objects.filter(pk=tenants.owner.key_row.pk).update(tier="flex")
+    flex_key = openai_client.chat.completions.with_raw_response.create(
+        model="gpt-5-mini", messages=ask("first"), extra_headers={"X-Optera-Cache": "off"}
+    )
+    WorkspaceSettings.objects.filter(workspace=tenants.owner.workspace).update(tier="flex")
+    _, standard_key = services.api_key_create(workspace=tenants.owner.workspace, tier="standard")
+    standard_client = openai.OpenAI(
+        base_url=optera_server.v1,
+        api_key=standard_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY, "X-Optera-Cache": "off"},
+    )
+    standard = standard_client.chat.completions.with_raw_response.create(model="gpt-5-mini", messages=ask("second"))
+    header = standard_client.chat.completions.with_raw_response.create(
+        model="gpt-5-mini", messages=ask("third"), extra_headers={"X-Optera-Tier": "flex"}
+    )
+
+    assert asked_tiers(fake) == ["flex", None, "flex"]
+    assert [raw.headers["x-optera-tier"] for raw in (flex_key, standard, header)] == ["flex", "standard", "flex"]

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from accounts import services
 from accounts.management.commands._options import workspace_from
+from accounts.models import ServiceTier
 
 
 class Command(BaseCommand):
@@ -12,11 +13,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("workspace")
         parser.add_argument("--name", default="")
+        parser.add_argument(
+            "--tier", choices=ServiceTier.values, default="", help="the key's default tier (else the workspace's)"
+        )
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, workspace, name, **options):
+    def handle(self, *args, workspace, name, tier, **options):
         target = workspace_from(workspace)
-        api_key, full_key = services.api_key_create(workspace=target, name=name)
+        api_key, full_key = services.api_key_create(workspace=target, name=name, tier=tier)
         if options["json"]:
             self.stdout.write(json.dumps({"workspace_id": target.pk, "key_id": api_key.pk, "api_key": full_key}))
         else:
