@@ -18,6 +18,10 @@ class RedisTimeouts:
 # The request path (cache hot tier, rate limits, single-flight locks) gives up fast and carries on
 # without Redis; a probe answers a load balancer within a second; batch work (purges) can wait.
 REQUEST_PATH = RedisTimeouts(connect_seconds=0.25, read_seconds=0.25)
+# Quota and budget counters wait longer: a take that times out is counted in PostgreSQL instead, a
+# second counter the other requests never see, so a busy event loop (a burst's own work can stall
+# it past 0.25 s) would let a burst past a budget. A refused connection still fails at once.
+COUNTERS = RedisTimeouts(connect_seconds=1.0, read_seconds=1.0)
 PROBE = RedisTimeouts(connect_seconds=0.5, read_seconds=0.5)
 BATCH = RedisTimeouts(connect_seconds=2, read_seconds=5)
 

@@ -123,6 +123,16 @@ def optera_server(django_db_setup, django_db_blocker, fake_provider):
     thread.join(timeout=5)
 
 
+@pytest.fixture
+def second_optera(optera_server, settings, tmp_path):
+    """A second Optera server, its own OS process, sharing the database, Redis (when set) and providers."""
+    from tests.processes import environment_like_this_one, optera_process
+
+    environment = environment_like_this_one(settings, tmp_path)
+    with optera_process(environment, free_port(), tmp_path / "second-optera.log") as process:
+        yield process
+
+
 @dataclass(frozen=True)
 class Tenant:
     workspace: object

@@ -5,23 +5,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 from accounts.models import ApiKey
 from tests.conftest import PROVIDER_KEY_CANARY, wait_for
+from tests.processes import database_url_of
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 REPO = Path(__file__).resolve().parent.parent
-
-
-def database_url_of(database):
-    host = database["HOST"]
-    user = quote(database.get("USER") or "postgres", safe="")
-    password = f":{quote(database['PASSWORD'], safe='')}" if database.get("PASSWORD") else ""
-    location = quote(host, safe="") if host.startswith("/") else f"{host}:{database.get('PORT') or 5432}"
-    return f"postgres://{user}{password}@{location}/{database['NAME']}"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 
 from billing.models import UsageCounter
-from optera.clients import REQUEST_PATH, redis_client
+from optera.clients import COUNTERS, redis_client
 from proxy.db import in_db_thread
 from proxy.memo import BoundedMemo
 
@@ -52,7 +52,7 @@ class Lease:
 
 class Counters:
     def __init__(self):
-        self._redis = redis_client(REQUEST_PATH, asynchronous=True)
+        self._redis = redis_client(COUNTERS, asynchronous=True)
         self._leases = BoundedMemo()
         self._claim_locks = BoundedMemo()
 
@@ -64,8 +64,8 @@ class Counters:
                     TAKE_SCRIPT, 1, f"optera:counter:{key}", amount, limit, int(expires_at.timestamp())
                 )
                 return Taken(granted=bool(granted), used=int(used))
-            except Exception:  # Redis away: count in PostgreSQL rather than let requests past the limit
-                logger.warning("counters: Redis unavailable, counting in PostgreSQL")
+            except Exception as error:  # Redis away: count in PostgreSQL rather than let requests past the limit
+                logger.warning("counters: Redis unavailable (%r), counting in PostgreSQL", error)
         return await self._take_from_lease(key, amount, limit=limit, expires_at=expires_at)
 
     async def adjust(self, key, amount, *, expires_at):

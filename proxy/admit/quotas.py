@@ -9,6 +9,7 @@ request per process. Cache hits settle to nothing.
 
 import datetime
 import logging
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -115,7 +116,7 @@ class QuotaGate:
         """Replace each spend reservation by what the request really cost."""
         if ticket is None:
             return
-        actual = int(Decimal(cost_usd) * MICRO_USD)
+        actual = math.ceil(Decimal(cost_usd) * MICRO_USD)
         for held in ticket.held:
             if held.spend:
                 await self._counters.adjust(held.counter_key, actual - held.amount, expires_at=held.expires_at)
@@ -153,8 +154,9 @@ class QuotaGate:
         price = await self._price_for(ctx, model)
         if price is None:
             return 0
-        # Prices are per million tokens, so price x tokens is already in micro-dollars.
-        return int(price.input * prompt_tokens + price.output * output_cap)
+        # Prices are per million tokens, so price x tokens is already in micro-dollars; rounded up,
+        # because a cheap model's request costs a few micro-dollars and truncating would halve it.
+        return math.ceil(price.input * prompt_tokens + price.output * output_cap)
 
     @staticmethod
     async def _price_for(ctx, model):

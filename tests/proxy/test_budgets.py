@@ -8,7 +8,7 @@ import pytest
 
 from analytics.models import RequestLog
 from billing.models import Budget
-from tests.conftest import wait_for
+from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 QUESTION = [{"role": "user", "content": "What is the boiling point of water?"}]
@@ -91,6 +91,42 @@ def test_twenty_concurrent_requests_against_five_and_a_half_requests_budget(
 
     assert 1 <= outcomes.count("served") <= 6  # one process: at most one request past the budget
     assert outcomes.count("budget_exceeded") == 20 - outcomes.count("served")
+
+
+def test_twenty_concurrent_requests_over_two_processes_serve_at_most_seven(
+    openai_client, second_optera, tenants, fake, one_request_costs
+):
+    # Counted in Redis when REDIS_URL is set, else in PostgreSQL blocks: either way one shared counter.
+    cost, completion_tokens = one_request_costs
+    Budget.objects.create(
+        workspace=tenants.owner.workspace, scope="tag", scope_value="batch", usd=cost * Decimal("5.5"), period="month"
+    )
+    other_process = openai.OpenAI(
+        base_url=second_optera.v1,
+        api_key=tenants.owner.api_key,
+        max_retries=0,
+        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+    )
+    clients = (openai_client, other_process)
+
+    def attempt(number):
+        try:
+            clients[number % 2].chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": QUESTION[0]["content"] + " " * (number % 3)}],
+                max_tokens=completion_tokens,
+                extra_headers={"X-Optera-Tags": "batch", "X-Optera-Cache": "off"},
+            )
+            return "served"
+        except openai.RateLimitError as error:
+            return error.code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(attempt, range(20)))
+
+    assert 1 <= outcomes.count("served") <= 7, outcomes  # at most one request past the budget per process
+    assert outcomes.count("budget_exceeded") == 20 - outcomes.count("served")
+    assert len(fake.requests) == outcomes.count("served") + 1  # and the probe
 
 
 def test_a_soft_budget_counts_but_never_refuses(openai_client, tenants, fake, one_request_costs):
