@@ -48,9 +48,16 @@ def api_key_list(request, workspace_id: int):
 @router.post("/workspaces/{workspace_id}/keys", response={201: ApiKeyCreatedOut}, summary="Create an API key")
 def api_key_create(request, workspace_id: int, payload: ApiKeyCreateIn):
     workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
-    api_key, full_key = services.api_key_create(
-        workspace=workspace, name=payload.name, created_by=request.user, tier=payload.tier or ""
-    )
+    try:
+        api_key, full_key = services.api_key_create(
+            workspace=workspace,
+            name=payload.name,
+            created_by=request.user,
+            tier=payload.tier or "",
+            rate_limit_per_minute=payload.rate_limit_per_minute,
+        )
+    except services.KeyLimitReached as refusal:
+        raise HttpError(409, str(refusal)) from None
     return Status(201, ApiKeyCreatedOut(**ApiKeyOut.from_orm(api_key).model_dump(), api_key=full_key))
 
 

@@ -52,6 +52,13 @@ class KeyCreateForm(forms.Form):
         required=False,
         help_text="Flex: OpenAI's half-price tier for work that can wait.",
     )
+    rate_limit_per_minute = forms.IntegerField(
+        label="Rate limit",
+        min_value=1,
+        max_value=1_000_000,
+        required=False,
+        help_text="Requests per minute for this key alone; empty: only the workspace's limit.",
+    )
 
 
 class InviteForm(forms.Form):
@@ -98,7 +105,7 @@ class WorkspaceSettingsForm(forms.Form):
     read-only: the management API refuses them too.
     """
 
-    OPERATOR_OWNED = frozenset({"operator_keys", "rate_limit_per_minute"})
+    OPERATOR_OWNED = frozenset({"operator_keys", "rate_limit_per_minute", "max_active_keys"})
 
     def __init__(self, *args, current, **kwargs):
         super().__init__(*args, **kwargs)

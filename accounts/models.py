@@ -69,6 +69,8 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # The tier this key's requests go on unless X-Optera-Tier says otherwise; blank: the workspace's.
     tier = models.CharField(max_length=10, choices=ServiceTier.choices, blank=True, default="")
+    # An owner's own, lower limit for this key (a CI key, say); null: only the workspace's limit.
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["-created_at"]
@@ -109,7 +111,10 @@ class WorkspaceSettings(models.Model):
     # Flex where the model offers it (else standard); a request's X-Optera-Tier overrides it.
     tier = models.CharField(max_length=10, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
     allow_operator_keys = models.BooleanField(default=False)
+    # Requests per minute for the whole workspace, every key together, across all proxy processes.
     rate_limit_per_minute = models.PositiveIntegerField(default=600, validators=[MinValueValidator(1)])
+    # Without a cap an owner could mint keys without end; the operator raises it for a large account.
+    max_active_keys = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1)])
     retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)])
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,7 +1,7 @@
 """Input and output shapes of the workspace endpoints; inputs list every field they accept."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, ModelSchema, Schema
 from pydantic import field_validator
@@ -35,6 +35,7 @@ class ApiKeyOut(Schema):
     last_used_at: datetime | None
     revoked_at: datetime | None
     tier: Literal["standard", "flex"] | None = Field(None, description="the key's default tier; null: the workspace's")
+    rate_limit_per_minute: int | None = Field(None, description="the key's own limit; null: the workspace's only")
 
     @field_validator("tier", mode="before")
     @classmethod
@@ -46,18 +47,27 @@ class ApiKeyOut(Schema):
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
+KeyRateLimit = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
 class ApiKeyCreateIn(Schema):
     name: str = Field("", max_length=100, pattern=PRINTABLE)
     tier: Literal["standard", "flex"] | None = Field(
         None, description="default tier of its requests; null: the workspace's"
     )
+    rate_limit_per_minute: KeyRateLimit | None = Field(None, description="requests per minute for this key alone")
 
 
 class ApiKeyChangeIn(Schema):
-    """Fields left out stay as they are; `"tier": null` makes the key follow the workspace's tier."""
+    """Fields left out stay as they are.
+
+    `"tier": null` makes the key follow the workspace's tier; `"rate_limit_per_minute": null`
+    leaves it only the workspace's limit.
+    """
 
     name: str | None = Field(None, max_length=100, pattern=PRINTABLE)
     tier: Literal["standard", "flex"] | None = None
+    rate_limit_per_minute: KeyRateLimit | None = None
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
@@ -67,8 +77,9 @@ class ApiKeyCreatedOut(ApiKeyOut):
 class SettingsChangeIn(Schema):
     """The options a workspace's owners and admins may change; operator-only ones are refused.
 
-    `operator_keys` (spending the operator's provider keys) and `rate_limit_per_minute` are the
-    operator's to grant (`workspace_settings` command, admin); a body naming them is a 400.
+    `operator_keys` (spending the operator's provider keys), `rate_limit_per_minute` and
+    `max_active_keys` are the operator's to grant (`workspace_settings` command, admin); a body
+    naming them is a 400.
     """
 
     model_config = {"extra": "forbid"}
@@ -109,6 +120,7 @@ class SettingsOut(Schema):
     tier: Literal["standard", "flex"]
     operator_keys: bool
     rate_limit_per_minute: int
+    max_active_keys: int
     retention_days: int
 
 
@@ -140,6 +152,7 @@ class ExportedApiKey(Schema):
     revoked_at: datetime | None
     created_by_email: str | None
     tier: str
+    rate_limit_per_minute: int | None
 
 
 class ExportedRequestLog(ModelSchema):

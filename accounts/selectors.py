@@ -43,6 +43,8 @@ class KeyRecord:
     settings: WorkspaceSettings
     # The key's own default tier, or "" to follow the workspace's.
     tier: str = ""
+    # The key's own requests-per-minute limit within the workspace's, or None.
+    rate_limit_per_minute: int | None = None
 
     @property
     def default_tier(self):
@@ -70,6 +72,7 @@ def key_record_find(*, public_id):
         cache_secret=api_key.workspace.cache_secret,
         settings=workspace_settings,
         tier=api_key.tier,
+        rate_limit_per_minute=api_key.rate_limit_per_minute,
     )
 
 
@@ -131,7 +134,14 @@ def workspace_export_chunks(*, workspace):
     members = Membership.objects.filter(workspace=workspace).values("role", "created_at", email=F("user__email"))
     # Never a key's hash or salt.
     api_keys = ApiKey.objects.filter(workspace=workspace).values(
-        "preview", "name", "created_at", "last_used_at", "revoked_at", "tier", created_by_email=F("created_by__email")
+        "preview",
+        "name",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "tier",
+        "rate_limit_per_minute",
+        created_by_email=F("created_by__email"),
     )
     head = {
         "workspace": {"id": workspace.pk, "name": workspace.name, "created_at": workspace.created_at},

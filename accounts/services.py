@@ -38,33 +38,59 @@ def workspace_settings_update(*, workspace, changes):
     return workspace_settings
 
 
-def api_key_create(*, workspace, name="", created_by=None, tier=""):
+class KeyLimitReached(ValueError):
+    """The workspace already holds as many active keys as its settings allow."""
+
+
+def api_key_create(*, workspace, name="", created_by=None, tier="", rate_limit_per_minute=None):
     """Create a key and return (ApiKey, full key); the full key is never stored or shown again.
 
     `tier` ("standard" or "flex") is the key's default provider tier; blank follows the workspace.
+    `rate_limit_per_minute` is the key's own limit within the workspace's. Raises KeyLimitReached
+    when the workspace holds `max_active_keys` active keys already.
     """
     public_id, secret, full_key = keys.generate_key()
     salt = keys.new_salt()
-    api_key = ApiKey.objects.create(
-        workspace=workspace,
-        name=name,
-        public_id=public_id,
-        salt=salt,
-        secret_hash=keys.hash_secret(salt=salt, secret=secret),
-        preview=keys.preview_of(secret),
-        created_by=created_by,
-        tier=tier,
-    )
+    with transaction.atomic():
+        # Locking the workspace row makes two concurrent creations count one after the other.
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        cap = _max_active_keys(workspace)
+        if ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).count() >= cap:
+            raise KeyLimitReached(f"this workspace holds {cap} active keys, its limit: revoke one first")
+        api_key = ApiKey.objects.create(
+            workspace=workspace,
+            name=name,
+            public_id=public_id,
+            salt=salt,
+            secret_hash=keys.hash_secret(salt=salt, secret=secret),
+            preview=keys.preview_of(secret),
+            created_by=created_by,
+            tier=tier,
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
     return api_key, full_key
 
 
-def api_key_change(*, api_key, name=None, tier=None):
-    """Rename a key or change its default tier ("" follows the workspace); proxies see it within seconds."""
+def _max_active_keys(workspace):
+    stored = WorkspaceSettings.objects.filter(workspace=workspace).values_list("max_active_keys", flat=True).first()
+    return stored if stored is not None else WorkspaceSettings._meta.get_field("max_active_keys").default
+
+
+UNCHANGED = object()
+
+
+def api_key_change(*, api_key, name=None, tier=None, rate_limit_per_minute=UNCHANGED):
+    """Rename a key, change its default tier ("" follows the workspace) or its own rate limit (None: none).
+
+    Proxies see the change within OPTERA_KEY_CACHE_SECONDS.
+    """
     if name is not None:
         api_key.name = name
     if tier is not None:
         api_key.tier = tier
-    api_key.save(update_fields=["name", "tier"])
+    if rate_limit_per_minute is not UNCHANGED:
+        api_key.rate_limit_per_minute = rate_limit_per_minute
+    api_key.save(update_fields=["name", "tier", "rate_limit_per_minute"])
     return api_key
 
 

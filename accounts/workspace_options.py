@@ -153,7 +153,8 @@ OPTIONS = (
     Option("provider_prompt_cache", "provider_prompt_cache", ON_OFF, "automatic provider prompt-cache markers"),
     Option("tier", "tier", SERVICE_TIER, "standard | flex (OpenAI's half-price tier where the model has it)"),
     Option("operator_keys", "allow_operator_keys", ON_OFF, "may use the operator's provider keys"),
-    Option("rate_limit_per_minute", "rate_limit_per_minute", WHOLE_NUMBER, "requests per minute per key"),
+    Option("rate_limit_per_minute", "rate_limit_per_minute", WHOLE_NUMBER, "requests per minute, all keys together"),
+    Option("max_active_keys", "max_active_keys", WHOLE_NUMBER, "API keys the workspace may hold at once"),
     Option("retention_days", "retention_days", WHOLE_NUMBER, "days request logs are kept"),
 )
 

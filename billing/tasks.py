@@ -7,10 +7,11 @@ import httpx
 import stripe
 from celery import shared_task
 from django.db import transaction
+from django.utils import timezone
 from djstripe.models import Event
 
 from billing import alerts, services
-from billing.models import WebhookDelivery
+from billing.models import UsageCounter, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +94,11 @@ def webhook_deliver(delivery_id):
     )
     if delivery is not None:
         alerts.webhook_deliver(delivery=delivery)
+
+
+@shared_task(ignore_result=True)
+def usage_counters_expire():
+    """Delete PostgreSQL counters whose period has ended (rate-limit minutes leave one a minute)."""
+    deleted, _ = UsageCounter.objects.filter(expires_at__lt=timezone.now()).delete()
+    if deleted:
+        logger.info("deleted %s expired usage counters", deleted)

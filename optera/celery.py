@@ -24,6 +24,7 @@ app.conf.beat_schedule = {
     "purge-deleted-workspaces": {"task": "accounts.tasks.workspaces_purge_deleted", "schedule": timedelta(hours=1)},
     # Each recorded email enqueues its own delivery; this sends one whose task was lost.
     "deliver-lost-emails": {"task": "accounts.tasks.emails_deliver_lost", "schedule": timedelta(minutes=10)},
+    "expire-usage-counters": {"task": "billing.tasks.usage_counters_expire", "schedule": timedelta(minutes=10)},
 }
 
 

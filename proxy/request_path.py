@@ -121,7 +121,7 @@ async def admit(runtime, endpoint, headers, body, body_size, responder, record):
     key_record = await runtime.keys.authenticate(credentials.optera_key)
     record.workspace_id = key_record.workspace_id
     record.api_key_id = key_record.api_key_id
-    await runtime.rate_limiter.check(api_key_id=key_record.api_key_id, limit=key_record.settings.rate_limit_per_minute)
+    await runtime.rate_limiter.check(key_record)
     runtime.note_key_used(key_record.api_key_id)
     ctx = RequestContext(
         runtime=runtime,

@@ -62,8 +62,8 @@ class ProxyRuntime:
     def __init__(self):
         self.background = BackgroundTasks()
         self.keys = KeyCache()
-        self.rate_limiter = RateLimiter()
         counters = Counters()
+        self.rate_limiter = RateLimiter(counters)
         self.quotas = QuotaGate(counters, self.background)
         self.budgets = BudgetGate(counters, self.quotas, self.background)
         self.upstream = UpstreamClient()

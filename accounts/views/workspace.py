@@ -36,14 +36,19 @@ def keys(request, workspace_id):
     if request.method == "POST":
         membership = membership_for_page(request, workspace_id, roles=MANAGERS)
         if form.is_valid():
-            _, full_key = services.api_key_create(
-                workspace=membership.workspace,
-                name=form.cleaned_data["name"],
-                created_by=request.user,
-                tier=form.cleaned_data["tier"],
-            )
-            request.session[f"new_key:{workspace_id}"] = full_key
-            return redirect("keys", workspace_id)
+            try:
+                _, full_key = services.api_key_create(
+                    workspace=membership.workspace,
+                    name=form.cleaned_data["name"],
+                    created_by=request.user,
+                    tier=form.cleaned_data["tier"],
+                    rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
+                )
+            except services.KeyLimitReached as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                request.session[f"new_key:{workspace_id}"] = full_key
+                return redirect("keys", workspace_id)
     context = page_context(
         request,
         membership,

@@ -14,6 +14,7 @@ so concurrent requests at the boundary cannot overshoot:
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from billing.models import UsageCounter
@@ -23,6 +24,7 @@ from proxy.memo import BoundedMemo
 
 MAX_BLOCK = 1_000_000
 LEASE_SHARE = 16
+REFUSAL_MEMO_SECONDS = 1.0
 # KEYS[1] the counter; ARGV: amount, limit, expiry (unix seconds). Returns {granted 0/1, used after}.
 TAKE_SCRIPT = """
 local used = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -48,6 +50,9 @@ class Lease:
 
     remaining: int = 0
     counter_used: int = 0  # the shared counter as of the last claim
+    # After a refused claim, takes that the lease cannot cover are refused without a query until then
+    # (time.monotonic()): a flood of requests past a limit must not become a flood of queries.
+    refused_until: float = 0.0
 
 
 class Counters:
@@ -96,6 +101,8 @@ class Counters:
         if lease.remaining >= amount:
             lease.remaining -= amount
             return Taken(granted=True, used=lease.counter_used - lease.remaining)
+        if time.monotonic() < lease.refused_until:
+            return Taken(granted=False, used=lease.counter_used - lease.remaining)
         lock = self._claim_locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
@@ -111,6 +118,7 @@ class Counters:
             )
             lease.counter_used = counter_used
             if not claimed:
+                lease.refused_until = time.monotonic() + REFUSAL_MEMO_SECONDS
                 return Taken(granted=False, used=counter_used - lease.remaining)
             lease.remaining += claimed - amount
             return Taken(granted=True, used=counter_used - lease.remaining)

@@ -1,49 +1,46 @@
-"""Requests-per-minute limits per key: Redis when configured (shared by all processes), else in-process."""
+"""Requests-per-minute limits: the workspace's (every key together) and a key's own, on the shared counters.
 
-import logging
+The operator's limit is the workspace's, so minting more keys does not raise it. Both are counted
+through proxy/admit/counters.py, the mechanism of quotas and budgets: across every process, in
+Redis when configured, else in blocks claimed from PostgreSQL. Windows are fixed UTC minutes.
+"""
+
+import datetime
 import time
 
-from optera.clients import REQUEST_PATH, redis_client
 from proxy.errors import ProxyError
-from proxy.memo import BoundedMemo
 
 WINDOW_SECONDS = 60
-LOCAL_MAX_KEYS = 100_000
-logger = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    """Fixed one-minute windows; a Redis failure lets requests through rather than failing them."""
+    def __init__(self, counters):
+        self._counters = counters
 
-    def __init__(self):
-        # Sized for many keys: a memo that fills up forgets every count, letting each key start afresh.
-        self._windows = BoundedMemo(ttl_seconds=WINDOW_SECONDS, max_entries=LOCAL_MAX_KEYS)
-        self._redis = redis_client(REQUEST_PATH, asynchronous=True)
-
-    async def check(self, *, api_key_id, limit):
-        window = int(time.time() // WINDOW_SECONDS)
-        count = await self._count(api_key_id, window)
-        if count > limit:
-            retry_after = WINDOW_SECONDS - int(time.time() % WINDOW_SECONDS)
-            raise ProxyError(
-                429,
-                f"rate limit of {limit} requests per minute reached for this key",
-                code="rate_limit_exceeded",
-                headers=[("retry-after", str(max(retry_after, 1)))],
-            )
-
-    async def _count(self, api_key_id, window):
-        if self._redis is not None:
-            key = f"optera:rl:{api_key_id}:{window}"
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.incr(key)
-                    pipe.expire(key, WINDOW_SECONDS * 2)
-                    count, _ = await pipe.execute()
-                return count
-            except Exception:  # Redis down must not take the proxy down; fall back to local counting.
-                logger.warning("rate limiter: Redis unavailable, counting in-process")
-        current_window, count = self._windows.get(api_key_id, (window, 0))
-        count = count + 1 if current_window == window else 1
-        self._windows.put(api_key_id, (window, count))
-        return count
+    async def check(self, key_record):
+        """Count the request against the key's limit, then the workspace's; raise 429 past either."""
+        now = time.time()
+        window = int(now // WINDOW_SECONDS)
+        # Kept a window longer than it counts, so a late settle never meets a missing counter.
+        expires_at = datetime.datetime.fromtimestamp((window + 2) * WINDOW_SECONDS, datetime.UTC)
+        retry_after = max(WINDOW_SECONDS - int(now % WINDOW_SECONDS), 1)
+        taken = []
+        limits = [("this key", f"rl:key:{key_record.api_key_id}:{window}", key_record.rate_limit_per_minute)]
+        limits.append(
+            ("this workspace", f"rl:ws:{key_record.workspace_id}:{window}", key_record.settings.rate_limit_per_minute)
+        )
+        for holder, counter_key, limit in limits:
+            if limit is None:
+                continue
+            result = await self._counters.take(counter_key, 1, limit=limit, expires_at=expires_at)
+            if not result.granted:
+                # A refused request does not use up the key's share of the workspace's minute.
+                for counter_taken in taken:
+                    await self._counters.adjust(counter_taken, -1, expires_at=expires_at)
+                raise ProxyError(
+                    429,
+                    f"rate limit of {limit} requests per minute reached for {holder}",
+                    code="rate_limit_exceeded",
+                    headers=[("retry-after", str(retry_after))],
+                )
+            taken.append(counter_key)

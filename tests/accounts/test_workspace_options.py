@@ -81,6 +81,7 @@ def test_every_option_reads_its_own_text_form():
         "summary_trigger_tokens": "4000",
         "summary_keep_recent_turns": "4",
         "rate_limit_per_minute": "60",
+        "max_active_keys": "20",
         "retention_days": "30",
         "tier": "flex",
     }
