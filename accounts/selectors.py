@@ -1,9 +1,11 @@
 """Reads for workspaces and keys, and a workspace's data export."""
 
 from dataclasses import dataclass
+from importlib import import_module
 
 import orjson
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.forms.models import model_to_dict
@@ -117,6 +119,28 @@ def memberships_of(*, user):
         .filter(user=user, workspace__deleted_at__isnull=True)
         .order_by("workspace__name")
     )
+
+
+def feed_access_holds(*, session_key, user, workspace_id):
+    """Whether the session `session_key` still signs `user` in and the user still belongs to the workspace.
+
+    Reads the session afresh, as Django does for a page: a sign-out deletes it, and a password change
+    makes its stored hash stale.
+    """
+    if not session_key or user is None or not user.is_authenticated:
+        return False
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    signed_in = auth.get_user(_SessionHolder(session))
+    if signed_in.pk != user.pk:
+        return False
+    return membership_find(user=user, workspace_id=workspace_id) is not None
+
+
+@dataclass(frozen=True)
+class _SessionHolder:
+    """What django.contrib.auth.get_user reads from a request: its session."""
+
+    session: object
 
 
 def membership_find(*, user, workspace_id):

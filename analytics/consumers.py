@@ -7,6 +7,10 @@ status, cache, tokens, cost, savings, timings), never prompt text.
 While a feed is open it marks the workspace as watched in Django's cache (Redis when configured,
 so every proxy process sees it), and proxies publish only for watched workspaces: a workspace
 nobody watches costs no channel-layer message per request.
+
+Access is checked on connect and again at every refresh (OPTERA_FEED_REFRESH_SECONDS): a user
+removed from the workspace, signed out, or whose password changed loses the feed within that
+interval even when no event told this process (a removal in the admin, a sign-out elsewhere).
 """
 
 import asyncio
@@ -15,13 +19,13 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.cache import cache
 
 from accounts import selectors as account_selectors
 
 logger = logging.getLogger(__name__)
 FEED_WATCH_SECONDS = 60
-FEED_REFRESH_SECONDS = 20
 # Application close codes (4000-4999): the browser can tell "sign in" from "not yours".
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_NOT_FOUND = 4404
@@ -78,4 +82,19 @@ class RequestFeedConsumer(AsyncJsonWebsocketConsumer):
                 await cache.aset(feed_watch_key(self.workspace_id), True, timeout=FEED_WATCH_SECONDS)
             except Exception:  # Redis away for a moment: the feed goes quiet, then resumes
                 logger.warning("live feed: could not mark workspace %s as watched", self.workspace_id, exc_info=True)
-            await asyncio.sleep(FEED_REFRESH_SECONDS)
+            await asyncio.sleep(settings.OPTERA_FEED_REFRESH_SECONDS)
+            if not await self._still_allowed():
+                await self.close(code=CLOSE_NOT_FOUND)
+                return
+
+    async def _still_allowed(self):
+        """Whether the session still signs this user in and the user is still a member."""
+        session = self.scope.get("session")
+        user = self.scope.get("user")
+        try:
+            return await database_sync_to_async(account_selectors.feed_access_holds)(
+                session_key=getattr(session, "session_key", None), user=user, workspace_id=self.workspace_id
+            )
+        except Exception:  # the database away for a moment: keep the feed, check at the next refresh
+            logger.warning("live feed: could not re-check access to workspace %s", self.workspace_id)
+            return True

@@ -226,6 +226,8 @@ OPTERA_MAX_BODY_BYTES = envint("OPTERA_MAX_BODY_BYTES", 10 * 1024 * 1024, minimu
 OPTERA_MAX_MESSAGES = envint("OPTERA_MAX_MESSAGES", 2000, minimum=1)
 # Deeper JSON bodies get a 400 (real requests nest a few levels; JSON schemas of tools a dozen or so).
 OPTERA_MAX_JSON_DEPTH = envint("OPTERA_MAX_JSON_DEPTH", 64, minimum=8, maximum=1000)
+# How often an open live feed re-checks its session and membership (and refreshes its watch mark).
+OPTERA_FEED_REFRESH_SECONDS = envint("OPTERA_FEED_REFRESH_SECONDS", 20, minimum=1, maximum=50)
 OPTERA_KEY_CACHE_SECONDS = envint("OPTERA_KEY_CACHE_SECONDS", 5, minimum=0, maximum=5)
 # When set, /metrics answers only `Authorization: Bearer <token>`; unset, anyone who can reach it.
 OPTERA_METRICS_TOKEN = envstr("OPTERA_METRICS_TOKEN", "")

@@ -42,6 +42,7 @@ def test_a_member_sees_each_request_as_it_finishes_without_its_text(client, tena
 
 def test_another_workspaces_requests_never_reach_the_feed(client, tenants, optera_server):
     import openai
+    from django.test import Client
 
     outsider_sdk = openai.OpenAI(
         base_url=optera_server.v1,
@@ -49,10 +50,13 @@ def test_another_workspaces_requests_never_reach_the_feed(client, tenants, opter
         max_retries=0,
         default_headers={"X-Provider-Key": "sk-x"},
     )
-    with feed(optera_server, client, tenants.owner.user, tenants.owner.workspace) as connection:
-        outsider_sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-        with pytest.raises(TimeoutError):
-            connection.recv(timeout=2)
+    # The outsider watches their own workspace, so its requests are published: to their feed alone.
+    with feed(optera_server, Client(), tenants.outsider.user, tenants.outsider.workspace) as outsiders_feed:
+        with feed(optera_server, client, tenants.owner.user, tenants.owner.workspace) as connection:
+            outsider_sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+            assert json.loads(outsiders_feed.recv(timeout=10))["status_code"] == 200
+            with pytest.raises(TimeoutError):
+                connection.recv(timeout=2)
 
 
 @pytest.mark.parametrize("who, code", [("outsider", 4404), (None, 4401)])
@@ -79,3 +83,37 @@ def test_a_removed_member_s_feed_closes_at_once(client, tenants, optera_server):
             assert closed_with(removed_feed) == 4404
             with pytest.raises(TimeoutError):  # the owner's own feed stays open
                 owners_feed.recv(timeout=1)
+
+
+@pytest.fixture
+def quick_feed_refresh(settings):
+    settings.OPTERA_FEED_REFRESH_SECONDS = 1
+
+
+def test_signing_out_closes_the_feed_within_the_refresh(client, tenants, optera_server, quick_feed_refresh):
+    with feed(optera_server, client, tenants.member.user, tenants.owner.workspace) as connection:
+        client.logout()  # deletes the session the socket was opened with
+        assert closed_with(connection) == 4404
+
+
+def test_a_membership_ended_without_an_event_closes_the_feed(client, tenants, optera_server, quick_feed_refresh):
+    from accounts.models import Membership
+
+    with feed(optera_server, client, tenants.member.user, tenants.owner.workspace) as connection:
+        # Deleted in the admin or by SQL: no member_removed event reaches the socket.
+        Membership.objects.filter(user=tenants.member.user, workspace=tenants.owner.workspace).delete()
+        assert closed_with(connection) == 4404
+
+
+def test_a_password_change_elsewhere_closes_the_feed(client, tenants, optera_server, quick_feed_refresh):
+    with feed(optera_server, client, tenants.member.user, tenants.owner.workspace) as connection:
+        user = tenants.member.user
+        user.set_password("a new password for the test")
+        user.save()
+        assert closed_with(connection) == 4404
+
+
+def test_a_member_still_signed_in_keeps_the_feed_across_refreshes(client, tenants, optera_server, quick_feed_refresh):
+    with feed(optera_server, client, tenants.member.user, tenants.owner.workspace) as connection:
+        with pytest.raises(TimeoutError):
+            connection.recv(timeout=3)  # three refreshes, still open
