@@ -6,6 +6,7 @@ are built by proxy.errors.openai_error_body.
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -14,6 +15,8 @@ from accounts.api import router as accounts_router
 from analytics.api import router as analytics_router
 from billing.api import router as billing_router
 from billing.services import BillingRefused
+from optera.unavailable import DATABASE_UNAVAILABLE_MESSAGE, database_unreachable
+from proxy.db import RETRY_AFTER_SECONDS
 from proxy.errors import openai_error_body
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,16 @@ def not_found(request, exc):
 def internal_error(request, exc):
     logger.exception("unhandled error in %s %s", request.method, request.path)
     return error_response(request, 500, "internal error", code="internal_error")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request, exc):
+    if not database_unreachable(exc):
+        return internal_error(request, exc)
+    response = error_response(request, 503, DATABASE_UNAVAILABLE_MESSAGE, code="database_unavailable")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -97,6 +97,9 @@ else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **parse_database_url(DATABASE_URL)}}
 DATABASES["default"]["CONN_MAX_AGE"] = envint("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A database host that has gone away must fail a connection in seconds, not the OS's minutes:
+# requests that can go on without it (known keys, cache misses, buffered logs) are waiting.
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
 DATABASES["default"]["TEST"] = {"NAME": envstr("TEST_DATABASE_NAME", "test_optera")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -229,6 +232,8 @@ OPTERA_MAX_JSON_DEPTH = envint("OPTERA_MAX_JSON_DEPTH", 64, minimum=8, maximum=1
 # How often an open live feed re-checks its session and membership (and refreshes its watch mark).
 OPTERA_FEED_REFRESH_SECONDS = envint("OPTERA_FEED_REFRESH_SECONDS", 20, minimum=1, maximum=50)
 OPTERA_KEY_CACHE_SECONDS = envint("OPTERA_KEY_CACHE_SECONDS", 5, minimum=0, maximum=5)
+# While PostgreSQL is unreachable, keys checked this recently are served from memory (flagged stale).
+OPTERA_KEY_OUTAGE_SECONDS = envint("OPTERA_KEY_OUTAGE_SECONDS", 600, minimum=0, maximum=3600)
 # When set, /metrics answers only `Authorization: Bearer <token>`; unset, anyone who can reach it.
 OPTERA_METRICS_TOKEN = envstr("OPTERA_METRICS_TOKEN", "")
 OPTERA_UPSTREAM_CONNECT_TIMEOUT = envint("OPTERA_UPSTREAM_CONNECT_TIMEOUT", 10, minimum=1)

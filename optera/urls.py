@@ -5,6 +5,9 @@ from accounts.clerk.webhooks import clerk_webhook
 from optera import health
 from optera.api import api
 
+# A database that is down answers 503 with Retry-After, not a 500 (optera.unavailable).
+handler500 = "optera.unavailable.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz),
     path("admin/", admin.site.urls),

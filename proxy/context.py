@@ -75,5 +75,7 @@ class RequestContext:
             headers.append(("x-optera-provider", record.provider))
         if record.tier:
             headers.append(("x-optera-tier", record.tier))
+        if record.degraded:
+            headers.append(("x-optera-degraded", ",".join(sorted(record.degraded))))
         headers.append(("x-optera-overhead-ms", f"{record.overhead_ms():.2f}"))
         return headers + self.response_headers

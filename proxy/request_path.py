@@ -25,6 +25,7 @@ from proxy.admit.options import RequestOptions
 from proxy.admit.validation import validate_chat_body, validate_embeddings_body, validate_native_messages_body
 from proxy.asgi_io import Responder, cancel_on_disconnect, header_map, parse_json_object, read_body
 from proxy.context import RequestContext
+from proxy.db import DATABASE, DatabaseUnavailable
 from proxy.errors import ProxyError
 from proxy.forward.relay import pass_error_through, relay_json, relay_stream, send_to_targets
 from proxy.forward.tiers import FLEX
@@ -118,7 +119,9 @@ async def _admit_and_run(runtime, endpoint, scope, receive, responder, record, a
 async def admit(runtime, endpoint, headers, body, body_size, responder, record):
     """Authenticate the key, apply the rate limit, read the options, count the plan's quotas; return the context."""
     credentials = credentials_from(headers, native_anthropic=endpoint.anthropic_shape)
-    key_record = await runtime.keys.authenticate(credentials.optera_key)
+    key_record, stale = await runtime.keys.authenticate(credentials.optera_key)
+    if stale:
+        record.degrade(DATABASE)
     record.workspace_id = key_record.workspace_id
     record.api_key_id = key_record.api_key_id
     await runtime.rate_limiter.check(key_record)
@@ -199,10 +202,16 @@ async def _shape(ctx, body, primary):
     changes what is a hit or which summary applies.
     """
     original = body.get("messages")
-    messages = await ctx.runtime.summaries.apply(ctx, body, primary)
-    messages = await ctx.runtime.compressor.apply(
-        ctx, messages, system_count=leading_system_count(original), target=primary
-    )
+    try:
+        messages = await ctx.runtime.summaries.apply(ctx, body, primary)
+        messages = await ctx.runtime.compressor.apply(
+            ctx, messages, system_count=leading_system_count(original), target=primary
+        )
+    except DatabaseUnavailable:  # stored summaries and compressed prompts are out of reach: send it as it came
+        ctx.record.degrade(DATABASE)
+        ctx.record.savings.pop("summary", None)
+        ctx.record.savings.pop("compression", None)
+        return body
     if messages is original:
         return body
     return {**body, "messages": messages}

@@ -70,7 +70,7 @@ class ProxyRuntime:
         self.prices = PriceBook(self.background)
         self.metrics = ProxyMetrics()
         self.feed = RequestFeed(self.background)
-        self.logs = LogWriter(self.background)
+        self.logs = LogWriter(self.background, metrics=self.metrics)
         self.cache = ResponseCache(self.background)
         self.flights = SingleFlight(self.cache, self.background)
         self.semantic = SemanticCache()

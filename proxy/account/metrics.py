@@ -55,6 +55,12 @@ class ProxyMetrics:
             registry=self.registry,
         )
 
+        self.logs_dropped = Counter(
+            "optera_request_logs_dropped",
+            "Request logs dropped because the buffer filled while PostgreSQL was unreachable",
+            registry=self.registry,
+        )
+
     def observe(self, record):
         """Count one finished request."""
         endpoint, provider = record.endpoint, record.provider

@@ -6,9 +6,11 @@ from decimal import Decimal
 from accounts.models import ServiceTier
 from analytics import selectors as analytics_selectors
 from analytics.pricing import Usage, cost_usd
-from proxy.db import in_db_thread
+from proxy.db import DatabaseUnavailable, in_db_thread
 
 PRICE_REFRESH_SECONDS = 60
+# While the database is away, the last prices stand and a refresh is tried again this often.
+PRICE_RETRY_SECONDS = 5
 FLEX = ServiceTier.FLEX.value
 
 
@@ -66,13 +68,23 @@ class PriceBook:
 
     async def _refresh(self):
         try:
-            prices = await in_db_thread(analytics_selectors.model_prices_current)
-            # An empty table is a mistake (or a table being reloaded), not a price of zero: keep the last known.
-            if prices or self._prices is None:
-                self._prices = prices
-            self._loaded_at = time.monotonic()
+            await self._load()
         finally:
             self._refreshing = None
+
+    async def _load(self):
+        try:
+            prices = await in_db_thread(analytics_selectors.model_prices_current)
+        except DatabaseUnavailable:
+            if self._prices is None:
+                raise
+            # The database is away: the last prices stand, and a refresh is tried again soon.
+            self._loaded_at = time.monotonic() - PRICE_REFRESH_SECONDS + PRICE_RETRY_SECONDS
+            return
+        # An empty table is a mistake (or a table being reloaded), not a price of zero: keep the last known.
+        if prices or self._prices is None:
+            self._prices = prices
+        self._loaded_at = time.monotonic()
 
     async def cost(self, provider, model, usage):
         return cost_usd(await self.price(provider, model), usage) or Decimal(0)

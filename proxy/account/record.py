@@ -42,8 +42,13 @@ class RequestRecord:
     tags: tuple = ()
     session_id: str = ""
     session_path: str = ""
+    # What it was served without ("database", "redis"): said in X-Optera-Degraded.
+    degraded: set = field(default_factory=set)
     # Set once cost and savings are known (a relayed JSON answer carries its cost in a header).
     priced: bool = False
+
+    def degrade(self, reason):
+        self.degraded.add(reason)
 
     def elapsed_ms(self):
         return (time.perf_counter() - self.started) * 1000

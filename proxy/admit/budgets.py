@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from billing import selectors as billing_selectors
 from proxy.admit.quotas import MICRO_USD, THRESHOLDS, Held, limit_refusal
-from proxy.db import in_db_thread
-from proxy.memo import BoundedMemo
+from proxy.db import LastKnown
 
 BUDGETS_SECONDS = 5
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class BudgetGate:
         self._counters = counters
         self._quotas = quotas
         self._background = background
-        self._budgets = BoundedMemo(ttl_seconds=BUDGETS_SECONDS)
+        self._budgets = LastKnown(ttl_seconds=BUDGETS_SECONDS, outage_seconds=settings.OPTERA_KEY_OUTAGE_SECONDS)
 
     async def admit(self, ctx, body, ticket):
         """Reserve the request's estimated cost on each budget covering it; raise 429 when a hard one is spent."""
@@ -72,11 +72,8 @@ class BudgetGate:
             ticket.held.append(Held(key, estimate, period.ends_at, spend=True))
 
     async def _budgets_of(self, workspace_id):
-        budgets = self._budgets.get(workspace_id)
-        if budgets is None:
-            budgets = await in_db_thread(billing_selectors.budgets_of, workspace_id=workspace_id)
-            self._budgets.put(workspace_id, budgets)
-        return budgets
+        value, _stale = await self._budgets.get(workspace_id, billing_selectors.budgets_of, workspace_id=workspace_id)
+        return value
 
     def _alert_crossed(self, budget, before, after, limit, period):
         for threshold in THRESHOLDS:

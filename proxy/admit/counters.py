@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from billing.models import UsageCounter
 from optera.clients import COUNTERS, redis_client
-from proxy.db import in_db_thread
+from proxy.db import DatabaseUnavailable, in_db_thread
 from proxy.memo import BoundedMemo
 
 MAX_BLOCK = 1_000_000
@@ -91,7 +91,13 @@ class Counters:
         if lease is not None and lease.remaining - amount >= 0:
             lease.remaining -= amount  # giving back refills the lease; spending more draws on it
             return
-        await in_db_thread(_add_unconditionally, key=key, amount=amount, expires_at=expires_at)
+        try:
+            await in_db_thread(_add_unconditionally, key=key, amount=amount, expires_at=expires_at)
+        except DatabaseUnavailable:
+            if lease is None:
+                lease = Lease()
+                self._leases.put(key, lease)
+            lease.remaining -= amount  # owed until PostgreSQL is back, like a take during an outage
 
     async def _take_from_lease(self, key, amount, *, limit, expires_at):
         lease = self._leases.get(key)
@@ -113,9 +119,15 @@ class Counters:
                 return Taken(granted=True, used=lease.counter_used - lease.remaining)
             wanted = amount - lease.remaining
             block = max(wanted, min(MAX_BLOCK, (limit - lease.counter_used) // LEASE_SHARE))
-            claimed, counter_used = await in_db_thread(
-                _claim, key=key, wanted=wanted, block=block, limit=limit, expires_at=expires_at
-            )
+            try:
+                claimed, counter_used = await in_db_thread(
+                    _claim, key=key, wanted=wanted, block=block, limit=limit, expires_at=expires_at
+                )
+            except DatabaseUnavailable:
+                # PostgreSQL away: serve rather than refuse. The units are owed (a negative lease)
+                # and claimed with the next block once it is back.
+                lease.remaining -= amount
+                return Taken(granted=True, used=lease.counter_used - lease.remaining)
             lease.counter_used = counter_used
             if not claimed:
                 lease.refused_until = time.monotonic() + REFUSAL_MEMO_SECONDS

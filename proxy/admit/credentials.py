@@ -6,9 +6,8 @@ from django.conf import settings
 
 from accounts import selectors
 from accounts.keys import PREFIX, parse_key
-from proxy.db import in_db_thread
+from proxy.db import LastKnown
 from proxy.errors import ProxyError
-from proxy.memo import MISSING, BoundedMemo
 
 
 @dataclass(frozen=True)
@@ -50,28 +49,27 @@ class KeyCache:
 
     A revoked key stops working once its cached record expires: within OPTERA_KEY_CACHE_SECONDS
     (at most 5). Unknown public ids are cached too, so a flood of bad keys costs one query each.
+
+    While PostgreSQL is unreachable, a key this process checked within OPTERA_KEY_OUTAGE_SECONDS
+    (ten minutes) is served from its last record, flagged as stale; any other key gets a 503.
+    The cost: a key revoked during an outage keeps working until the database is back.
     """
 
     def __init__(self):
         # Read at start-up, not import: tests and operators set OPTERA_KEY_CACHE_SECONDS.
-        self._records = BoundedMemo(ttl_seconds=settings.OPTERA_KEY_CACHE_SECONDS)
+        self._records = LastKnown(
+            ttl_seconds=settings.OPTERA_KEY_CACHE_SECONDS, outage_seconds=settings.OPTERA_KEY_OUTAGE_SECONDS
+        )
 
     async def authenticate(self, raw_key):
-        """Return the KeyRecord of a valid, active key or raise 401."""
+        """Return (KeyRecord, stale) for a valid, active key or raise 401; stale when read from memory in an outage."""
         parts = parse_key(raw_key)
         if parts is None:
             raise ProxyError(401, "invalid Optera API key", code="invalid_api_key")
-        record = await self._record(parts.public_id)
+        record, stale = await self._records.get(parts.public_id, selectors.key_record_find, public_id=parts.public_id)
         if record is None or not selectors.key_record_verify(record=record, raw_key=raw_key):
             raise ProxyError(401, "invalid Optera API key", code="invalid_api_key")
-        return record
-
-    async def _record(self, public_id):
-        record = self._records.get(public_id, MISSING)
-        if record is MISSING:
-            record = await in_db_thread(selectors.key_record_find, public_id=public_id)
-            self._records.put(public_id, record)
-        return record
+        return record, stale
 
 
 def operator_key_for(provider, record):

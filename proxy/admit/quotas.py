@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from billing import selectors as billing_selectors
-from proxy.db import in_db_thread
+from proxy.db import LastKnown
 from proxy.errors import ProxyError
-from proxy.memo import BoundedMemo
 from proxy.shape.messages import message_text
 
 LIMITS_SECONDS = 5
@@ -68,7 +68,7 @@ class QuotaGate:
     def __init__(self, counters, background):
         self._counters = counters
         self._background = background
-        self._limits = BoundedMemo(ttl_seconds=LIMITS_SECONDS)
+        self._limits = LastKnown(ttl_seconds=LIMITS_SECONDS, outage_seconds=settings.OPTERA_KEY_OUTAGE_SECONDS)
 
     async def admit(self, ctx, body, *, endpoint):
         """Count the request against its plan's monthly quotas; raise 429 quota_exceeded when over.
@@ -128,11 +128,10 @@ class QuotaGate:
         ticket.held.clear()
 
     async def _limits_of(self, workspace_id):
-        limits = self._limits.get(workspace_id)
-        if limits is None:
-            limits = await in_db_thread(billing_selectors.workspace_limits, workspace_id=workspace_id)
-            self._limits.put(workspace_id, limits)
-        return limits
+        value, _stale = await self._limits.get(
+            workspace_id, billing_selectors.workspace_limits, workspace_id=workspace_id
+        )
+        return value
 
     async def _estimate_micro_usd(self, ctx, body):
         """The prompt at the input price plus the output cap at the output price, on the high side.

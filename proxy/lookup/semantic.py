@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from cachestore import selectors
-from proxy.db import in_db_thread
+from proxy.db import DATABASE, DatabaseUnavailable, in_db_thread
 from proxy.lookup.exact import CachedAnswer
 
 OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -42,6 +42,11 @@ def describe_vector_failure(action, error):
     """
     sqlstate = getattr(error.__cause__, "sqlstate", None) or "none"
     return f"{action} failed: {type(error).__name__} (SQLSTATE {sqlstate})"
+
+
+def vector_statement_failed(error):
+    """True for an error of the vector statement itself (or of its backend dying), False for an unreachable server."""
+    return not isinstance(error, DatabaseUnavailable) or error.mid_statement
 
 
 class SemanticCache:
@@ -120,8 +125,11 @@ class SemanticCache:
                 context_hash=cache_plan.context_hash,
                 embedding=cache_plan.embedding,
             )
-        except DatabaseError as error:
-            self.switch_off(describe_vector_failure("vector search", error))
+        except (DatabaseError, DatabaseUnavailable) as error:
+            if vector_statement_failed(error):
+                self.switch_off(describe_vector_failure("vector search", error))
+            else:
+                ctx.record.degrade(DATABASE)
             cache_plan.semantic = False
             return None
         match = best_match(Fingerprint.from_json(cache_plan.fingerprint), candidates, threshold=cache_plan.threshold)

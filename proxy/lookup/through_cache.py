@@ -11,9 +11,10 @@ from django.db import DatabaseError
 
 from analytics.pricing import Usage
 from cachestore import keys
+from proxy.db import DATABASE, DatabaseUnavailable
 from proxy.lookup.exact import CachedAnswer
 from proxy.lookup.replay import replay_stream
-from proxy.lookup.semantic import describe_vector_failure
+from proxy.lookup.semantic import describe_vector_failure, vector_statement_failed
 
 # Seconds between attempts to store an answer without its vector after the vector write failed.
 EXACT_STORE_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
@@ -81,7 +82,11 @@ async def look_up(ctx, cache_plan):
     """Return a CachedAnswer (exact first, then semantic), or None."""
     cache = ctx.runtime.cache
     workspace_id = ctx.key_record.workspace_id
-    answer = await cache.get(workspace_id, cache_plan.key_hash)
+    try:
+        answer = await cache.get(workspace_id, cache_plan.key_hash)
+    except DatabaseUnavailable:  # the database is away: a miss (Redis and this process still answer)
+        ctx.record.degrade(DATABASE)
+        answer = None
     if answer is not None:
         ctx.record.cache_status = "hit"
         return answer
@@ -171,14 +176,16 @@ async def _put(ctx, cache_plan, answer):
         return await put()
     try:
         return await put(embedding=cache_plan.embedding, fingerprint=cache_plan.fingerprint)
-    except DatabaseError as error:
+    except (DatabaseError, DatabaseUnavailable) as error:
+        if not vector_statement_failed(error):
+            raise  # the database is away: nothing is stored, as for any answer meanwhile
         ctx.runtime.semantic.switch_off(describe_vector_failure("storing a vector", error))
     # A backend that died takes PostgreSQL through crash recovery, which refuses connections for a moment.
     for pause in EXACT_STORE_RETRY_PAUSES:
         await asyncio.sleep(pause)
         try:
             return await put()
-        except DatabaseError:
+        except (DatabaseError, DatabaseUnavailable):
             continue
     return await put()
 

@@ -1,5 +1,6 @@
 """Two real Optera processes sharing PostgreSQL (and Redis when set): limits and single-flight hold across them."""
 
+import json
 import threading
 import time
 
@@ -97,6 +98,21 @@ def test_twenty_identical_misses_over_two_processes_make_one_upstream_call(opter
 
     assert answers == ["Echo: What is the capital of France?"] * 20
     assert len(fake.requests) == 1
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="the feed spans processes through Redis's channel layer only")
+def test_the_live_feed_reaches_a_watcher_connected_to_the_other_process(
+    client, optera_server, second_optera, tenants, fake
+):
+    from tests.analytics.test_request_feed import feed
+
+    with feed(optera_server, client, tenants.member.user, tenants.owner.workspace) as watcher:
+        client_for(second_optera, tenants.owner.api_key).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "served by the other process"}]
+        )
+        event = json.loads(watcher.recv(timeout=10))
+
+    assert event["status_code"] == 200 and event["model_used"] == "gpt-4o-mini"
 
 
 def test_a_workspace_holds_no_more_active_keys_than_its_cap(client, tenants):
