@@ -75,3 +75,24 @@ def test_a_record_added_while_a_write_waits_is_written_too(tenants, settings):
         release.set()
         holder.join()
     assert set(RequestLog.objects.values_list("request_id", flat=True)) == {"req_first", "req_second"}
+
+
+def test_a_full_buffer_drops_the_oldest_rows_and_counts_them(tenants, settings):
+    from proxy.account.metrics import ProxyMetrics
+
+    # No flush comes during the test: the rows stay buffered, as while the database is away.
+    settings.OPTERA_LOG_FLUSH_SECONDS = 60
+    workspace = tenants.owner.workspace
+    metrics = ProxyMetrics()
+
+    async def scenario():
+        background = BackgroundTasks()
+        writer = LogWriter(background, metrics=metrics, max_buffered=3)
+        for number in range(5):
+            writer.add(record(workspace, f"req_{number}"))
+        buffered = [row.request_id for row in writer._buffer]
+        await background.drain(timeout=0)
+        return buffered
+
+    assert asyncio.run(scenario()) == ["req_2", "req_3", "req_4"]
+    assert metrics.registry.get_sample_value("optera_request_logs_dropped_total") == 2
