@@ -12,6 +12,7 @@ from optera.health import readiness
 from proxy import request_path
 from proxy.asgi_io import Responder, header_map
 from proxy.runtime import ProxyRuntime
+from proxy.warm_up import WarmUp
 
 
 class PathDispatcher:
@@ -51,6 +52,8 @@ class Lifespan:
 class ProxyApplication:
     def __init__(self):
         self._runtime = None
+        self.warm_up = WarmUp()
+        self.warm_up.start()
 
     async def shutdown(self):
         if self._runtime is not None:
@@ -83,6 +86,13 @@ class ProxyApplication:
         await responder.send_bytes(200, body, content_type=content_type)
 
     async def readyz(self, scope, receive, send):
-        """Report readiness, including whether this process had to switch its semantic cache off."""
+        """Report readiness: "starting" (503) until warmed up, then whether this process can serve."""
+        if not self.warm_up.done:
+            await Responder(send).json(503, orjson.dumps({"status": "starting", "checks": {"warm_up": "loading"}}))
+            return
+        try:
+            await self.runtime.prices.all()  # the price table too, so the first request does not read it
+        except Exception:  # a database that is away is readiness's to report, below
+            pass
         status, body = await readiness(semantic_cache_off_reason=self.runtime.semantic.off_reason)
         await Responder(send).json(status, orjson.dumps(body))

@@ -29,3 +29,26 @@ def test_admin_login_is_served_with_its_css(optera_server):
 
 def test_management_api_docs_are_served(optera_server):
     assert httpx.get(f"{optera_server.url}/api/docs").status_code == 200
+
+
+def test_readyz_says_starting_until_the_warm_up_has_loaded_the_models():
+    import asyncio
+
+    from cachestore.semantic.embedder import local_embedder
+    from proxy.edge import ProxyApplication
+    from proxy.warm_up import WarmUp
+
+    application = ProxyApplication()
+    application.warm_up = WarmUp()  # not started: a process that is still loading
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(application.readyz({"type": "http", "path": "/readyz", "headers": []}, None, send))
+    assert sent[0]["status"] == 503 and b'"starting"' in sent[1]["body"]
+
+    application.warm_up.start()
+    assert application.warm_up.wait(120) and application.warm_up.error is None
+    # What a first request would have loaded is loaded.
+    assert local_embedder.cache_info().currsize == 1

@@ -1,0 +1,64 @@
+"""Load what the first requests would otherwise wait for, before the process says it is ready.
+
+The local embedder (an ONNX model, seconds to load), the tokenizers' vocabularies and the
+semantic cache's word lists are loaded lazily on first use; a load balancer's first users would
+pay that on every deploy. A thread started with the application loads them all by running the
+same functions a request runs, once, on a throw-away text; /readyz answers 503 "starting" until it
+has finished. Daphne sends no ASGI lifespan events, so this starts when the application is made.
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+
+WARM_UP_TEXT = "How do I warm up before a run?"
+logger = logging.getLogger(__name__)
+
+
+class WarmUp:
+    def __init__(self):
+        self._done = threading.Event()
+        self.seconds = None
+        self.error = None
+
+    @property
+    def done(self):
+        return self._done.is_set()
+
+    def start(self):
+        threading.Thread(target=self._run, name="optera-warm-up", daemon=True).start()
+
+    def wait(self, timeout=None):
+        return self._done.wait(timeout)
+
+    def _run(self):
+        started = time.perf_counter()
+        try:
+            load_everything_lazy()
+        except Exception as error:  # a failed warm-up leaves the loads to the first requests, as before
+            self.error = type(error).__name__
+            logger.warning("warm-up failed (%s); the first requests will load what it could not", self.error)
+        finally:
+            self.seconds = time.perf_counter() - started
+            self._done.set()
+            logger.info("warm-up finished in %.1f s", self.seconds)
+
+
+def load_everything_lazy():
+    # Modules the request path imports on first use, and Celery's task registry (finalised the
+    # first time a request enqueues a task: tens of milliseconds holding the interpreter).
+    import cachestore.semantic.matching  # noqa: F401
+    from optera.celery import app
+    from proxy import tokens
+    from proxy.lookup.semantic import _embedding_text, _fingerprint, _local_embedding
+
+    app.finalize(auto=True)
+
+    tokens.count_text(WARM_UP_TEXT, model="gpt-4o-mini")
+    tokens.count_text(WARM_UP_TEXT, model="gpt-4")
+    _fingerprint(WARM_UP_TEXT, "warm-up")
+    _embedding_text(WARM_UP_TEXT)
+    if settings.OPTERA_EMBEDDER == "local":
+        _local_embedding(WARM_UP_TEXT)
