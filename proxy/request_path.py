@@ -38,6 +38,7 @@ from proxy.shape.routing import AUTO_MODEL, Target, provider_of, route
 
 logger = logging.getLogger(__name__)
 LARGE_BODY_BYTES = 256 * 1024
+ANTHROPIC_PATHS = ("/v1/messages", "/v1/complete")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ async def serve(runtime, scope, receive, send):
         client_ip=(scope.get("client") or (None,))[0],
     )
     admission = Admission()
-    anthropic_shape = bool(endpoint and endpoint.anthropic_shape)
+    # Anthropic's SDK reads errors in its own shape on every path of its API, known to Optera or not.
+    anthropic_shape = endpoint.anthropic_shape if endpoint else scope["path"].startswith(ANTHROPIC_PATHS)
     stages = asyncio.ensure_future(_admit_and_run(runtime, endpoint, scope, receive, responder, record, admission))
     try:
         await stages
@@ -329,6 +331,31 @@ async def anthropic_messages(ctx, body):
         response.release()
 
 
+# POST /v1/messages/count_tokens (Anthropic-native): passed through, free, nothing to cache -------
+
+
+async def anthropic_count_tokens(ctx, body):
+    """Count a Messages request's input tokens at Anthropic; errors in Anthropic's shape."""
+    model = body.get("model")
+    ctx.record.model_requested = model if isinstance(model, str) else ""
+    target = provider_of(model)
+    if target.provider != anthropic.NAME:
+        raise ProxyError(400, f"/v1/messages/count_tokens counts for Claude models, not {model!r}", param="model")
+
+    def build_request(target, provider_key, _tier):
+        return anthropic.count_tokens_request(
+            body, model=target.model, provider_key=provider_key, client_headers=ctx.headers
+        )
+
+    target, response, started = await send_to_targets(ctx, [Target(anthropic.NAME, target.model)], build_request)
+    try:
+        if response.status >= 400:
+            await pass_error_through(ctx, response, started, lambda status, raw: raw)
+        await relay_json(ctx, response, started, parse=anthropic.count_tokens_response)
+    finally:
+        response.release()
+
+
 # GET /v1/models ----------------------------------------------------------------------------------
 
 
@@ -354,5 +381,6 @@ ENDPOINTS = {
     ("POST", "/v1/chat/completions"): Endpoint("chat.completions", chat_completions, True, False),
     ("POST", "/v1/embeddings"): Endpoint("embeddings", embeddings, True, False),
     ("POST", "/v1/messages"): Endpoint("messages", anthropic_messages, True, True),
+    ("POST", "/v1/messages/count_tokens"): Endpoint("messages.count_tokens", anthropic_count_tokens, True, True),
     ("GET", "/v1/models"): Endpoint("models", models, False, False),
 }

@@ -138,6 +138,31 @@ def test_native_messages_errors_use_anthropic_shape(optera_server, tenants, fake
         client.messages.create(model="claude-sonnet-4-5", max_tokens=5, messages=[{"role": "user", "content": "x"}])
 
 
+def test_count_tokens_is_passed_through_with_the_anthropic_sdk(optera_server, tenants, fake):
+    client = anthropic_client(optera_server, tenants)
+    counted = client.messages.count_tokens(
+        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "how many tokens is this question?"}]
+    )
+    assert counted.input_tokens > 0
+    assert fake.last_request.path == "/v1/messages/count_tokens"
+    assert fake.last_request.headers["x-api-key"] == PROVIDER_KEY_CANARY
+    log = wait_for(lambda: RequestLog.objects.filter(endpoint="messages.count_tokens").first())
+    assert log.status_code == 200 and log.cost_usd == 0
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.messages.count_tokens(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    assert "Claude models" in refused.value.message
+
+
+def test_unknown_anthropic_paths_answer_in_anthropic_s_shape(optera_server, tenants):
+    response = httpx.post(
+        f"{optera_server.url}/v1/messages/batches",
+        json={},
+        headers={"X-Optera-Key": tenants.owner.api_key, "x-api-key": PROVIDER_KEY_CANARY},
+    )
+    assert response.status_code == 404
+    assert response.json()["type"] == "error" and response.json()["error"]["type"] == "not_found_error"
+
+
 def test_untranslatable_request_is_400(openai_client, fake):
     import openai
 

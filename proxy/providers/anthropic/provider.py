@@ -42,6 +42,26 @@ def messages_url():
     return f"{settings.ANTHROPIC_BASE_URL}/v1/messages"
 
 
+def count_tokens_request(body, *, model, provider_key, client_headers):
+    """Pass a token-counting request through (free at Anthropic: nothing to price or cache)."""
+    extra = {name: client_headers[name] for name in FORWARDED_NATIVE_HEADERS if client_headers.get(name)}
+    return UpstreamRequest(
+        provider=NAME,
+        model=model,
+        url=f"{settings.ANTHROPIC_BASE_URL}/v1/messages/count_tokens",
+        headers=_headers(provider_key, extra),
+        body=orjson.dumps({**body, "model": model}),
+    )
+
+
+def count_tokens_response(raw):
+    """Return (bytes for the client, parsed answer, no usage) of a token count: counting bills nothing."""
+    parsed = orjson.loads(raw)
+    if not isinstance(parsed.get("input_tokens"), int):
+        raise ValueError("no input_tokens in the answer")
+    return raw, parsed, {}
+
+
 def with_prompt_cache(upstream_body, *, model):
     """Add cache_control breakpoints where the client placed none."""
     return add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=tokens.rough_count)
