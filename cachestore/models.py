@@ -15,6 +15,7 @@ class CacheEntry(models.Model):
     class Kind(models.TextChoices):
         CHAT = "chat"
         EMBEDDINGS = "embeddings"
+        MESSAGES = "messages"  # Anthropic-native /v1/messages
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="cache_entries")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHAT)

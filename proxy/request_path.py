@@ -30,6 +30,7 @@ from proxy.errors import ProxyError
 from proxy.forward.relay import pass_error_through, relay_json, relay_stream, send_to_targets
 from proxy.forward.tiers import FLEX
 from proxy.lookup import through_cache
+from proxy.lookup.native_messages import storable_message
 from proxy.lookup.replay import completion_from_stream
 from proxy.providers import anthropic, openai, provider_named
 from proxy.providers.base import PromptCacheHints
@@ -319,16 +320,26 @@ async def anthropic_messages(ctx, body):
             prompt_cache=ctx.options.provider_prompt_cache,
         )
 
-    target, response, started = await send_to_targets(ctx, [Target(anthropic.NAME, target.model)], build_request)
-    try:
-        if response.status >= 400:
-            await pass_error_through(ctx, response, started, lambda status, raw: raw)
-        if stream:
-            await relay_stream(ctx, response, started, anthropic.NativeStreamRelay(), prompt_body=body)
-        else:
-            await relay_json(ctx, response, started, parse=anthropic.native_response)
-    finally:
-        response.release()
+    primary = Target(anthropic.NAME, target.model)
+
+    async def forward():
+        """Send upstream and relay the answer; return the whole Message worth caching, or None."""
+        _, response, started = await send_to_targets(ctx, [primary], build_request)
+        try:
+            if response.status >= 400:
+                await pass_error_through(ctx, response, started, lambda status, raw: raw)
+            if stream:
+                relay = anthropic.NativeStreamRelay()
+                await relay_stream(ctx, response, started, relay, prompt_body=body)
+                return relay.assembler.message()
+            parsed = await relay_json(ctx, response, started, parse=anthropic.native_response)
+            return parsed if storable_message(parsed) else None
+        finally:
+            response.release()
+
+    # 3. Look up, and 4. forward on a miss: the same cache as chat completions, in Anthropic's shape.
+    cache_plan = through_cache.plan(ctx, body, primary, kind="messages")
+    await through_cache.answer_through_cache(ctx, cache_plan, forward, primary=primary, stream=stream)
 
 
 # POST /v1/messages/count_tokens (Anthropic-native): passed through, free, nothing to cache -------

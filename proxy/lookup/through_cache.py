@@ -13,9 +13,13 @@ from analytics.pricing import Usage
 from cachestore import keys
 from proxy.db import DATABASE, DatabaseUnavailable
 from proxy.lookup.exact import CachedAnswer
+from proxy.lookup.native_messages import replay_events
 from proxy.lookup.replay import replay_stream
 from proxy.lookup.semantic import describe_vector_failure, vector_statement_failed
 
+# The kinds of request that may be served a semantic hit, each with the context its answers live in:
+# an Anthropic-native answer must never be served to a chat completion of the same text, or back.
+SEMANTIC_KINDS = {"chat": "{provider}", "messages": "{provider}:native"}
 # Seconds between attempts to store an answer without its vector after the vector write failed.
 EXACT_STORE_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
 logger = logging.getLogger(__name__)
@@ -67,13 +71,16 @@ def plan(ctx, body, target, *, kind):
         semantic=False,
         threshold=options.similarity_threshold,
     )
-    if options.cache_mode == "semantic" and kind == "chat" and ctx.runtime.semantic.available:
+    if options.cache_mode == "semantic" and kind in SEMANTIC_KINDS and ctx.runtime.semantic.available:
         query_text = last_user_text(body)
         if query_text and query_text.strip():
             cache_plan.semantic = True
             cache_plan.query_text = query_text
             cache_plan.context_hash = keys.context_key(
-                secret=secret, provider=target.provider, model=target.model, body=body
+                secret=secret,
+                provider=SEMANTIC_KINDS[kind].format(provider=target.provider),
+                model=target.model,
+                body=body,
             )
     return cache_plan
 
@@ -99,7 +106,7 @@ async def look_up(ctx, cache_plan):
     return None
 
 
-async def serve(ctx, answer, *, stream, include_usage):
+async def serve(ctx, answer, *, stream, include_usage, kind="chat"):
     """Answer from the cache: no upstream call, the saving is what the stored answer cost."""
     record = ctx.record
     record.model_used, record.provider = answer.model, answer.provider
@@ -112,8 +119,13 @@ async def serve(ctx, answer, *, stream, include_usage):
     if answer.similarity is not None:
         headers.append(("x-optera-similarity", f"{answer.similarity:.4f}"))
     if stream:
+        events = (
+            replay_events(answer.response)
+            if kind == "messages"
+            else replay_stream(answer.response, include_usage=include_usage)
+        )
         await ctx.responder.start_stream(200, headers)
-        for event in replay_stream(answer.response, include_usage=include_usage):
+        for event in events:
             await ctx.responder.chunk(event)
         await ctx.responder.finish()
     else:
@@ -127,7 +139,8 @@ async def store_and_land(ctx, cache_plan, response, *, leads):
     try:
         if response is not None:
             record = ctx.record
-            usage = Usage.from_openai(response.get("usage"))
+            read_usage = Usage.from_anthropic if cache_plan.kind == "messages" else Usage.from_openai
+            usage = read_usage(response.get("usage"))
             cost = await ctx.runtime.prices.cost(record.provider, record.model_used, usage)
             answer = CachedAnswer(
                 entry_id=None,
@@ -206,7 +219,7 @@ async def answer_through_cache(ctx, cache_plan, forward, *, primary, stream=Fals
             answer = flight.answer
             ctx.record.cache_status = "hit"
     if answer is not None:
-        return await serve(ctx, answer, stream=stream, include_usage=include_usage)
+        return await serve(ctx, answer, stream=stream, include_usage=include_usage, kind=cache_plan.kind)
     response_to_store = None
     try:
         response_to_store = await forward()

@@ -138,6 +138,50 @@ def test_native_messages_errors_use_anthropic_shape(optera_server, tenants, fake
         client.messages.create(model="claude-sonnet-4-5", max_tokens=5, messages=[{"role": "user", "content": "x"}])
 
 
+def test_a_repeated_native_request_is_a_cache_hit_whole_or_streamed(optera_server, tenants, fake):
+    client = anthropic_client(optera_server, tenants)
+    question = {"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": "cache me"}]}
+    first = client.messages.with_raw_response.create(**question)
+    second = client.messages.with_raw_response.create(**question)
+    assert first.headers["x-optera-cache"] == "miss" and second.headers["x-optera-cache"] == "hit"
+    assert second.parse().content[0].text == first.parse().content[0].text == "Echo: cache me"
+    assert float(second.headers["x-optera-saved-usd"]) > 0
+    upstream_calls = len(fake.requests)
+
+    # The stored answer replays as Anthropic's own stream, which the SDK assembles unchanged.
+    with client.messages.stream(**question) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "Echo: cache me" and final.stop_reason == "end_turn" and final.usage.output_tokens > 0
+    assert len(fake.requests) == upstream_calls
+
+    # A streamed answer is stored too: its repeat, whole, comes from the cache.
+    streamed = {**question, "messages": [{"role": "user", "content": "stream then repeat"}]}
+    with client.messages.stream(**streamed) as stream:
+        assert "".join(stream.text_stream) == "Echo: stream then repeat"
+    repeat = client.messages.with_raw_response.create(**streamed)
+    assert repeat.headers["x-optera-cache"] == "hit" and repeat.parse().content[0].text == "Echo: stream then repeat"
+    assert len(fake.requests) == upstream_calls + 1
+    assert wait_for(lambda: native_cache_statuses(5)) == ["miss", "hit", "hit", "miss", "hit"]
+
+
+def native_cache_statuses(count):
+    logs = RequestLog.objects.filter(endpoint="messages").order_by("id")
+    statuses = list(logs.values_list("cache_status", flat=True))
+    return statuses if len(statuses) == count else None
+
+
+def test_a_native_answer_is_never_served_to_a_chat_completion_or_back(openai_client, optera_server, tenants, fake):
+    client = anthropic_client(optera_server, tenants)
+    client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=50, messages=[{"role": "user", "content": "same text"}]
+    )
+    chat = openai_client.chat.completions.with_raw_response.create(
+        model="claude-sonnet-4-5", max_tokens=50, messages=[{"role": "user", "content": "same text"}]
+    )
+    assert chat.headers["x-optera-cache"] == "miss" and chat.parse().choices[0].message.content == "Echo: same text"
+
+
 def test_count_tokens_is_passed_through_with_the_anthropic_sdk(optera_server, tenants, fake):
     client = anthropic_client(optera_server, tenants)
     counted = client.messages.count_tokens(

@@ -8,6 +8,7 @@ from django.conf import settings
 from analytics.pricing import Usage
 from proxy import tokens
 from proxy.errors import ProxyError
+from proxy.lookup.native_messages import MessageAssembler
 from proxy.providers.anthropic.cache_hints import add_anthropic_breakpoints
 from proxy.providers.anthropic.errors import TranslationError
 from proxy.providers.anthropic.request import chat_request_to_anthropic
@@ -24,6 +25,17 @@ from proxy.providers.sse import (
 )
 
 NAME = "anthropic"
+# The native stream's events that carry the answer and its usage (pings and errors carry neither).
+ASSEMBLED_EVENTS = frozenset(
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    }
+)
 # Anthropic's half-price tier is the asynchronous Message Batches API: nothing a synchronous request can use.
 FLEX_TIER = False
 API_VERSION = "2023-06-01"
@@ -176,18 +188,20 @@ class NativeStreamRelay:
 
     def __init__(self):
         self.outcome = StreamOutcome()
+        self.assembler = MessageAssembler()
         self._splitter = EventSplitter()
         self._usage = {}
 
     def feed(self, data):
         for event in self._splitter.feed(data):
             name, payload = event_fields(event)
-            if name not in ("message_start", "message_delta", "message_stop", "content_block_delta"):
+            if name not in ASSEMBLED_EVENTS:
                 continue
             try:
                 parsed = orjson.loads(payload)
             except orjson.JSONDecodeError:
                 continue
+            self.assembler.take(name, parsed)
             if name == "message_start":
                 self._usage.update((parsed.get("message") or {}).get("usage") or {})
             elif name == "message_delta":
