@@ -16,6 +16,7 @@ class CacheEntry(models.Model):
         CHAT = "chat"
         EMBEDDINGS = "embeddings"
         MESSAGES = "messages"  # Anthropic-native /v1/messages
+        RESPONSES = "responses"  # OpenAI Responses API
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="cache_entries")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHAT)

@@ -22,7 +22,12 @@ from proxy.account.record import RequestRecord
 from proxy.admit.attribution import Attribution
 from proxy.admit.credentials import credentials_from
 from proxy.admit.options import RequestOptions
-from proxy.admit.validation import validate_chat_body, validate_embeddings_body, validate_native_messages_body
+from proxy.admit.validation import (
+    validate_chat_body,
+    validate_embeddings_body,
+    validate_native_messages_body,
+    validate_responses_body,
+)
 from proxy.asgi_io import Responder, cancel_on_disconnect, header_map, parse_json_object, read_body
 from proxy.context import RequestContext
 from proxy.db import DATABASE, DatabaseUnavailable
@@ -31,8 +36,9 @@ from proxy.forward.relay import pass_error_through, relay_json, relay_stream, se
 from proxy.forward.tiers import FLEX
 from proxy.lookup import through_cache
 from proxy.lookup.native_messages import storable_message
+from proxy.lookup.native_responses import storable_response
 from proxy.lookup.replay import completion_from_stream
-from proxy.providers import anthropic, openai, provider_named
+from proxy.providers import anthropic, openai, openai_responses, provider_named
 from proxy.providers.base import PromptCacheHints
 from proxy.shape.messages import leading_system_count
 from proxy.shape.routing import AUTO_MODEL, Target, provider_of, route
@@ -103,6 +109,12 @@ async def _admit_and_run(runtime, endpoint, scope, receive, responder, record, a
     headers = header_map(scope)
     if endpoint is None:
         await read_body(receive, declared_length=None, limit=settings.OPTERA_MAX_BODY_BYTES)
+        if scope["path"].startswith("/v1/responses/"):
+            raise ProxyError(
+                404,
+                "Optera proxies POST /v1/responses only; retrieve, cancel or delete stored responses at OpenAI",
+                code="unknown_url",
+            )
         raise ProxyError(404, f"no route for {scope['method']} {scope['path']}", code="unknown_url")
     body, body_size = None, 0
     if endpoint.reads_body:
@@ -342,6 +354,49 @@ async def anthropic_messages(ctx, body):
     await through_cache.answer_through_cache(ctx, cache_plan, forward, primary=primary, stream=stream)
 
 
+# POST /v1/responses (OpenAI Responses API): 3. look up → 4. forward, passed through ------------
+
+
+async def responses(ctx, body):
+    """Pass a Responses API request through to OpenAI, through the cache, accounted like chat."""
+    record = ctx.record
+    model = body.get("model")
+    record.model_requested = model if isinstance(model, str) else ""
+    validate_responses_body(body)
+    target = provider_of(model)
+    if target.provider != openai.NAME:
+        raise ProxyError(
+            400,
+            f"/v1/responses serves OpenAI models; send {model!r} to /v1/chat/completions, which translates Claude",
+            param="model",
+            code="model_not_supported",
+        )
+    stream = body.get("stream") is True
+    record.stream = stream
+
+    def build_request(target, provider_key, _tier):
+        return openai_responses.responses_request(body, model=target.model, provider_key=provider_key)
+
+    async def forward():
+        """Send upstream and relay the answer; return the whole response worth caching, or None."""
+        _, response, started = await send_to_targets(ctx, [target], build_request)
+        try:
+            if response.status >= 400:
+                await pass_error_through(ctx, response, started, openai.error_body)
+            if stream:
+                relay = openai_responses.StreamRelay()
+                await relay_stream(ctx, response, started, relay, prompt_body=body)
+                final = relay.final_response
+            else:
+                final = await relay_json(ctx, response, started, parse=openai_responses.response_parts)
+            return final if storable_response(final) else None
+        finally:
+            response.release()
+
+    cache_plan = through_cache.plan(ctx, body, target, kind="responses")
+    await through_cache.answer_through_cache(ctx, cache_plan, forward, primary=target, stream=stream)
+
+
 # POST /v1/messages/count_tokens (Anthropic-native): passed through, free, nothing to cache -------
 
 
@@ -391,6 +446,7 @@ def _owner(name):
 ENDPOINTS = {
     ("POST", "/v1/chat/completions"): Endpoint("chat.completions", chat_completions, True, False),
     ("POST", "/v1/embeddings"): Endpoint("embeddings", embeddings, True, False),
+    ("POST", "/v1/responses"): Endpoint("responses", responses, True, False),
     ("POST", "/v1/messages"): Endpoint("messages", anthropic_messages, True, True),
     ("POST", "/v1/messages/count_tokens"): Endpoint("messages.count_tokens", anthropic_count_tokens, True, True),
     ("GET", "/v1/models"): Endpoint("models", models, False, False),

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='cacheentry',
             name='kind',
-            field=models.CharField(choices=[('chat', 'Chat'), ('embeddings', 'Embeddings'), ('messages', 'Messages')], default='chat', max_length=12),
+            field=models.CharField(choices=[('chat', 'Chat'), ('embeddings', 'Embeddings'), ('messages', 'Messages'), ('responses', 'Responses')], default='chat', max_length=12),
         ),
     ]

@@ -33,3 +33,16 @@ def validate_native_messages_body(body):
 def validate_embeddings_body(body):
     if "input" not in body:
         raise ProxyError(400, "'input' is required", param="input")
+
+
+def validate_responses_body(body):
+    """Check a Responses API body as far as the proxy reads it (OpenAI checks the rest)."""
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise ProxyError(400, "'model' must be a model name", param="model")
+    turns = body.get("input")
+    if not isinstance(turns, str | list) or not turns:
+        raise ProxyError(400, "'input' must be a non-empty string or array of input items", param="input")
+    if isinstance(turns, list) and not all(isinstance(item, dict) for item in turns):
+        raise ProxyError(400, "each item of 'input' must be an object", param="input")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise ProxyError(400, "'stream' must be true or false", param="stream")

@@ -13,13 +13,15 @@ from analytics.pricing import Usage
 from cachestore import keys
 from proxy.db import DATABASE, DatabaseUnavailable
 from proxy.lookup.exact import CachedAnswer
-from proxy.lookup.native_messages import replay_events
+from proxy.lookup.native_messages import replay_events as replay_message_events
+from proxy.lookup.native_responses import replay_events as replay_response_events
 from proxy.lookup.replay import replay_stream
 from proxy.lookup.semantic import describe_vector_failure, vector_statement_failed
+from proxy.providers.openai_responses import usage_in_chat_terms
 
 # The kinds of request that may be served a semantic hit, each with the context its answers live in:
 # an Anthropic-native answer must never be served to a chat completion of the same text, or back.
-SEMANTIC_KINDS = {"chat": "{provider}", "messages": "{provider}:native"}
+SEMANTIC_KINDS = {"chat": "{provider}", "messages": "{provider}:native", "responses": "{provider}:responses"}
 # Seconds between attempts to store an answer without its vector after the vector write failed.
 EXACT_STORE_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
 logger = logging.getLogger(__name__)
@@ -52,10 +54,27 @@ def last_user_text(body):
     if (
         isinstance(content, list)
         and content
-        and all(isinstance(part, dict) and part.get("type") == "text" for part in content)
+        and all(isinstance(part, dict) and part.get("type") in ("text", "input_text") for part in content)
     ):
         return " ".join(str(part.get("text") or "") for part in content)
     return None
+
+
+def conversation_view(body, kind):
+    """Return the body with its turns under "messages", as the semantic cache reads them; None when it cannot.
+
+    A Responses request keeps its turns in `input` (a string is one user turn). One that continues
+    a stored response (`previous_response_id`) depends on turns Optera never saw: no semantic serve.
+    """
+    if kind != "responses":
+        return body
+    if body.get("previous_response_id"):
+        return None
+    turns = body.get("input")
+    if isinstance(turns, str):
+        turns = [{"role": "user", "content": turns}]
+    view = {key: value for key, value in body.items() if key != "input"}
+    return {**view, "messages": turns if isinstance(turns, list) else []}
 
 
 def plan(ctx, body, target, *, kind):
@@ -72,7 +91,8 @@ def plan(ctx, body, target, *, kind):
         threshold=options.similarity_threshold,
     )
     if options.cache_mode == "semantic" and kind in SEMANTIC_KINDS and ctx.runtime.semantic.available:
-        query_text = last_user_text(body)
+        body = conversation_view(body, kind)
+        query_text = last_user_text(body) if body is not None else None
         if query_text and query_text.strip():
             cache_plan.semantic = True
             cache_plan.query_text = query_text
@@ -119,11 +139,12 @@ async def serve(ctx, answer, *, stream, include_usage, kind="chat"):
     if answer.similarity is not None:
         headers.append(("x-optera-similarity", f"{answer.similarity:.4f}"))
     if stream:
-        events = (
-            replay_events(answer.response)
-            if kind == "messages"
-            else replay_stream(answer.response, include_usage=include_usage)
-        )
+        if kind == "messages":
+            events = replay_message_events(answer.response)
+        elif kind == "responses":
+            events = replay_response_events(answer.response)
+        else:
+            events = replay_stream(answer.response, include_usage=include_usage)
         await ctx.responder.start_stream(200, headers)
         for event in events:
             await ctx.responder.chunk(event)
@@ -139,8 +160,7 @@ async def store_and_land(ctx, cache_plan, response, *, leads):
     try:
         if response is not None:
             record = ctx.record
-            read_usage = Usage.from_anthropic if cache_plan.kind == "messages" else Usage.from_openai
-            usage = read_usage(response.get("usage"))
+            usage = usage_of_answer(cache_plan.kind, response)
             cost = await ctx.runtime.prices.cost(record.provider, record.model_used, usage)
             answer = CachedAnswer(
                 entry_id=None,
@@ -167,6 +187,15 @@ async def store_and_land(ctx, cache_plan, response, *, leads):
     finally:
         if leads:
             ctx.runtime.flights.land(workspace_id, cache_plan.key_hash)
+
+
+def usage_of_answer(kind, response):
+    """Read a stored answer's usage in its own API's terms."""
+    if kind == "messages":
+        return Usage.from_anthropic(response.get("usage"))
+    if kind == "responses":
+        return Usage.from_openai(usage_in_chat_terms(response.get("usage")))
+    return Usage.from_openai(response.get("usage"))
 
 
 def _storable(response):

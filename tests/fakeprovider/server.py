@@ -13,7 +13,7 @@ from typing import Mapping
 import orjson
 from aiohttp import web
 
-from . import anthropic_api, openai_api
+from . import anthropic_api, openai_api, responses_api
 from .delivery import EXCHANGE_KEY, Exchange, error_response, provider_for_path, sleep_unless_disconnected
 from .records import DisconnectRecord, Fault, Price, RequestRecord, UsageRecord, UsageTotals
 from .state import ProviderSettings, ProviderState
@@ -124,6 +124,7 @@ def build_app(state: ProviderState) -> web.Application:
     app[STATE_KEY] = state
     app.router.add_post("/v1/chat/completions", openai_api.chat_completions)
     app.router.add_post("/v1/embeddings", openai_api.embeddings)
+    app.router.add_post("/v1/responses", responses_api.responses)
     app.router.add_get("/v1/models", openai_api.models)
     app.router.add_post("/v1/messages", anthropic_api.messages)
     app.router.add_post("/v1/messages/count_tokens", anthropic_api.count_tokens)
