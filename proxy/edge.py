@@ -3,16 +3,22 @@
 Each /v1 request goes through proxy.request_path (admit → shape → look up → forward → account).
 """
 
+import asyncio
 import hmac
 
 import orjson
 from django.conf import settings
+from django.db import connection
 
 from optera.health import readiness
 from proxy import request_path
 from proxy.asgi_io import Responder, header_map
+from proxy.db import in_db_thread
 from proxy.runtime import ProxyRuntime
 from proxy.warm_up import WarmUp
+
+# Worker threads (each with its database connection) opened before the first request.
+WARM_DB_THREADS = 4
 
 
 class PathDispatcher:
@@ -54,6 +60,7 @@ class ProxyApplication:
         self._runtime = None
         self.warm_up = WarmUp()
         self.warm_up.start()
+        self._runtime_warm = False
 
     async def shutdown(self):
         if self._runtime is not None:
@@ -85,14 +92,23 @@ class ProxyApplication:
         body, content_type = self.runtime.metrics.render()
         await responder.send_bytes(200, body, content_type=content_type)
 
+    async def _warm_runtime(self):
+        """Before the first "ready": the price table, the upstream connection pool, and the worker
+        threads with their database connections, so the first request finds them in place."""
+        try:
+            await self.runtime.prices.all()
+            await asyncio.gather(*(in_db_thread(connection.ensure_connection) for _ in range(WARM_DB_THREADS)))
+        except Exception:  # a database that is away is readiness's to report
+            return
+        self.runtime.upstream.prepare()
+        self._runtime_warm = True
+
     async def readyz(self, scope, receive, send):
         """Report readiness: "starting" (503) until warmed up, then whether this process can serve."""
         if not self.warm_up.done:
             await Responder(send).json(503, orjson.dumps({"status": "starting", "checks": {"warm_up": "loading"}}))
             return
-        try:
-            await self.runtime.prices.all()  # the price table too, so the first request does not read it
-        except Exception:  # a database that is away is readiness's to report, below
-            pass
+        if not self._runtime_warm:
+            await self._warm_runtime()
         status, body = await readiness(semantic_cache_off_reason=self.runtime.semantic.off_reason)
         await Responder(send).json(status, orjson.dumps(body))

@@ -55,6 +55,7 @@ def load_everything_lazy():
     from proxy.lookup.semantic import _embedding_text, _fingerprint, _local_embedding
 
     app.finalize(auto=True)
+    _connect_to_the_broker(app)
 
     tokens.count_text(WARM_UP_TEXT, model="gpt-4o-mini")
     tokens.count_text(WARM_UP_TEXT, model="gpt-4")
@@ -62,3 +63,13 @@ def load_everything_lazy():
     _embedding_text(WARM_UP_TEXT)
     if settings.OPTERA_EMBEDDER == "local":
         _local_embedding(WARM_UP_TEXT)
+
+
+def _connect_to_the_broker(app):
+    """Open the producer's broker connection: the first request enqueues a task, and making the
+    connection (an SQLAlchemy engine for the PostgreSQL broker) holds the interpreter for 100+ ms."""
+    try:
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=1)
+    except Exception as error:  # the broker being down is the first task's to report
+        logger.info("warm-up: the broker is not reachable yet (%s)", type(error).__name__)

@@ -56,6 +56,10 @@ class UpstreamClient:
             self._session = upstream_http_session()
         return self._session
 
+    def prepare(self):
+        """Make the connection pool now rather than on the first request."""
+        self._get_session()
+
     async def close(self):
         if self._session is not None and not self._session.closed:
             await self._session.close()
