@@ -118,6 +118,11 @@ def optera_server(django_db_setup, django_db_blocker, fake_provider):
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
+    # As a load balancer would: no request before the process has loaded its models (/readyz says so).
+    from optera.asgi import proxy_application
+
+    if not proxy_application.warm_up.wait(120):
+        raise RuntimeError("the test server did not finish warming up")
     yield LiveServer(url=f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=5)

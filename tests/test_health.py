@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 def test_healthz_and_readyz(optera_server, settings):
     assert httpx.get(f"{optera_server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{optera_server.url}/readyz")
-    assert ready.status_code == 200
+    assert ready.status_code == 200, ready.text
     expected = {"database": "ok", **({"redis": "ok"} if settings.REDIS_URL else {})}
     assert ready.json()["checks"] == expected
 
