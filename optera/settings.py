@@ -35,6 +35,23 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if EMBEDDED or DEBUG else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
+# HTTPS, for the dashboard and /api behind a TLS-terminating load balancer: off by default (the
+# embedded default and tests speak plain HTTP on localhost); the README's production variables turn
+# them on and make `manage.py check --deploy` clean. /v1, /metrics and /readyz are served by the raw
+# ASGI proxy, never redirected: SDKs do not follow a redirected POST, and probes speak HTTP.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", False)
+# The header a trusted load balancer sets to the client's scheme, e.g. X-Forwarded-Proto. Set it
+# only behind one that overwrites the header: a client could send it too.
+_PROXY_SSL_HEADER = envstr("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",

@@ -82,9 +82,15 @@ class ProxyApplication:
         await request_path.serve(self.runtime, scope, receive, send)
 
     async def metrics(self, scope, receive, send):
-        """Serve the Prometheus exposition; with OPTERA_METRICS_TOKEN set, only to that bearer token."""
+        """Serve the Prometheus exposition: only to OPTERA_METRICS_TOKEN's bearer when set; with
+        DATABASE_URL set, to nobody until it is."""
         responder = Responder(send)
         expected = settings.OPTERA_METRICS_TOKEN
+        if not expected and not settings.EMBEDDED:
+            # A deployment (DATABASE_URL set) never serves its figures to anyone who asks.
+            message = b"metrics are off until OPTERA_METRICS_TOKEN is set (required with DATABASE_URL)\n"
+            await responder.send_bytes(403, message, content_type="text/plain")
+            return
         offered = header_map(scope).get("authorization", "").removeprefix("Bearer ").strip()
         if expected and not hmac.compare_digest(offered.encode(), expected.encode()):
             await responder.send_bytes(401, b"metrics need the bearer token\n", content_type="text/plain")

@@ -94,17 +94,22 @@ def test_daphne_serves_health_and_admin_with_css(other_postgres, tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
 
-        def healthy():
+        def ready():
             try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+                return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_for(healthy, timeout=30, interval=0.2)
+        # Ready once its warm-up has loaded the models; alive (/healthz) from the start.
+        wait_for(ready, timeout=60, interval=0.2)
+        assert httpx.get(f"{base}/healthz").status_code == 200
         assert httpx.get(f"{base}/readyz").json()["checks"]["database"] == "ok"
         login = httpx.get(f"{base}/admin/login/")
         assert login.status_code == 200 and "/static/admin/css/base.css" in login.text
         assert httpx.get(f"{base}/static/admin/css/base.css").status_code == 200
+        # A deployment without OPTERA_METRICS_TOKEN shows its figures to nobody.
+        metrics = httpx.get(f"{base}/metrics")
+        assert metrics.status_code == 403 and "OPTERA_METRICS_TOKEN" in metrics.text
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -129,3 +134,41 @@ def test_celery_worker_with_beat_stays_up(other_postgres, tmp_path):
     finally:
         worker.terminate()
         worker.wait(timeout=15)
+
+
+PRODUCTION_VARIABLES = {
+    "ALLOWED_HOSTS": "optera.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://optera.example.com",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+    "SESSION_COOKIE_SECURE": "true",
+    "CSRF_COOKIE_SECURE": "true",
+    "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+    "OPTERA_METRICS_TOKEN": "a-long-random-metrics-token",
+}
+
+
+def test_check_deploy_is_clean_with_the_readme_s_production_variables(tmp_path):
+    import secrets
+
+    environment = environment_for("postgres://optera@db.example.com:5432/optera", tmp_path)
+    environment.update(PRODUCTION_VARIABLES, DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "no issues" in checked.stdout
+
+    # Without them, the same check names what is missing.
+    bare = environment_for("postgres://optera@db.example.com:5432/optera", tmp_path)
+    bare["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    unchecked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"], cwd=REPO, env=bare, capture_output=True, text=True
+    )
+    assert "security.W004" in unchecked.stderr + unchecked.stdout
