@@ -6,11 +6,18 @@ class EventSplitter:
 
     def __init__(self):
         self._pending = b""
+        # The last read ended in CR: a LF starting the next read is the second half of that CRLF.
+        self._after_cr = False
 
     def feed(self, data):
+        """Return the events completed by `data`; lines may end in LF, CRLF or CR (the SSE spec allows all three)."""
+        if self._after_cr and data.startswith(b"\n"):
+            data = data[1:]
+        if data:
+            self._after_cr = data.endswith(b"\r")
         buffer = self._pending + data
         if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n")
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events = buffer.split(b"\n\n")
         self._pending = events.pop()
         return [event for event in events if event.strip()]
