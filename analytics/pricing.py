@@ -1,13 +1,16 @@
 """Dollar cost of a request from its usage and a model's list price.
 
 Usage is OpenAI-shaped: `prompt_tokens` counts every input token, of which `cached_tokens` were
-read from the provider's prompt cache and `cache_write_tokens` were written to it (Anthropic).
+read from the provider's prompt cache and `cache_write_tokens` were written to it (Anthropic);
+`cache_write_1h_tokens` of those writes went to the 1-hour cache, which Anthropic bills at twice
+the input price (the 5-minute cache at the table's `cache_write`, 1.25×).
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 MILLION = Decimal(1_000_000)
+ONE_HOUR_WRITE_MULTIPLIER = Decimal(2)
 ZERO = Decimal(0)
 
 
@@ -38,6 +41,7 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @classmethod
     def from_openai(cls, usage):
@@ -50,6 +54,7 @@ class Usage:
             completion_tokens=int(usage.get("completion_tokens") or 0),
             cached_tokens=int(details.get("cached_tokens") or usage.get("cache_read_input_tokens") or 0),
             cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+            cache_write_1h_tokens=int(usage.get("cache_creation_1h_input_tokens") or 0),
         )
 
     @classmethod
@@ -64,7 +69,16 @@ class Usage:
             completion_tokens=int(usage.get("output_tokens") or 0),
             cached_tokens=reads,
             cache_write_tokens=writes,
+            cache_write_1h_tokens=one_hour_writes(usage),
         )
+
+
+def one_hour_writes(anthropic_usage):
+    """Return the tokens Anthropic's usage says went to the 1-hour cache (its `cache_creation` breakdown)."""
+    breakdown = anthropic_usage.get("cache_creation") if isinstance(anthropic_usage, dict) else None
+    if not isinstance(breakdown, dict):
+        return 0
+    return int(breakdown.get("ephemeral_1h_input_tokens") or 0)
 
 
 def cost_usd(price, usage):
@@ -72,10 +86,12 @@ def cost_usd(price, usage):
     if price is None:
         return None
     uncached = max(usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens, 0)
+    one_hour_writes = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
     total = (
         uncached * price.input
         + usage.cached_tokens * price.cached_input
-        + usage.cache_write_tokens * price.cache_write
+        + (usage.cache_write_tokens - one_hour_writes) * price.cache_write
+        + one_hour_writes * price.input * ONE_HOUR_WRITE_MULTIPLIER
         + usage.completion_tokens * price.output
     )
     return (total / MILLION).quantize(Decimal("0.00000001"))

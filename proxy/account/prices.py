@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from accounts.models import ServiceTier
 from analytics import selectors as analytics_selectors
-from analytics.pricing import Usage, cost_usd
+from analytics.pricing import ONE_HOUR_WRITE_MULTIPLIER, Usage, cost_usd
 from proxy.db import DatabaseUnavailable, in_db_thread
 
 PRICE_REFRESH_SECONDS = 60
@@ -21,14 +21,19 @@ def provider_cache_saving_usd(
     input_price: float,
     cached_input_price: float,
     cache_write_price: float,
+    cache_write_1h_tokens: int = 0,
 ) -> float:
     """Return the dollars saved by the provider's prompt cache against sending everything uncached.
 
     Prices are per million tokens. The result is negative on a turn that only writes the cache
-    (Anthropic bills a write above the input price); the following turns' reads repay it.
+    (Anthropic bills a write above the input price: 1.25x for 5 minutes, 2x for an hour); the
+    following turns' reads repay it.
     """
+    one_hour = min(cache_write_1h_tokens, cache_write_tokens)
     read_saving = cached_tokens * (input_price - cached_input_price)
-    write_premium = cache_write_tokens * (cache_write_price - input_price)
+    write_premium = (cache_write_tokens - one_hour) * (cache_write_price - input_price) + one_hour * (
+        input_price * float(ONE_HOUR_WRITE_MULTIPLIER) - input_price
+    )
     return (read_saving - write_premium) / 1_000_000
 
 
@@ -105,6 +110,7 @@ class PriceBook:
             saving = provider_cache_saving_usd(
                 cached_tokens=record.usage.cached_tokens,
                 cache_write_tokens=record.usage.cache_write_tokens,
+                cache_write_1h_tokens=record.usage.cache_write_1h_tokens,
                 input_price=float(price.input),
                 cached_input_price=float(price.cached_input),
                 cache_write_price=float(price.cache_write),

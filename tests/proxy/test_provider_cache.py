@@ -84,3 +84,25 @@ def test_openai_gets_a_prompt_cache_key_per_workspace_and_system_prompt(openai_c
         extra_body={"prompt_cache_key": "mine"},
     )
     assert fake.last_request.json["prompt_cache_key"] == "mine"
+
+
+def test_one_hour_cache_writes_are_priced_at_twice_the_input(optera_server, tenants, fake):
+    """The fake bills the 1-hour write at 2x input; Optera's ledger must agree with that bill to the cent."""
+    from tests.fakeprovider import Price
+
+    client = anthropic.Anthropic(
+        base_url=optera_server.url,
+        api_key=PROVIDER_KEY_CANARY,
+        default_headers={"X-Optera-Key": tenants.owner.api_key},
+        max_retries=0,
+    )
+    system = [{"type": "text", "text": LONG_SYSTEM, "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=20, system=system, messages=[{"role": "user", "content": "hello"}]
+    )
+    log = wait_for(lambda: RequestLog.objects.filter(endpoint="messages").first())
+    assert log.cache_write_tokens > 1000
+    billed = fake.bill_usd({"claude-sonnet-4-5": Price(input=3.0, output=15.0)})
+    assert float(log.cost_usd) == pytest.approx(billed, abs=1e-6)
+    # At 1.25x (the 5-minute rate) the ledger would fall short of the bill by 0.75x input per written token.
+    assert float(log.cost_usd) > log.cache_write_tokens * 3.0 * 1.9 / 1_000_000

@@ -129,6 +129,7 @@ def native_response(raw):
         "completion_tokens": usage.completion_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
         "cache_creation_input_tokens": usage.cache_write_tokens,
+        "cache_creation_1h_input_tokens": usage.cache_write_1h_tokens,
     }
     return raw, parsed, openai_usage
 

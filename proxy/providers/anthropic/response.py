@@ -3,6 +3,8 @@
 import json
 from types import MappingProxyType
 
+from analytics.pricing import one_hour_writes
+
 # Anthropic's stop_reason -> OpenAI's finish_reason. pause_turn (a server tool
 # paused a long turn) has no OpenAI meaning and falls back to "stop";
 # running out of context window is reported like running out of max_tokens.
@@ -37,7 +39,7 @@ def normalise_anthropic_usage(usage: dict | None) -> dict:
     cache_creation_tokens = _token_count(usage, "cache_creation_input_tokens")
     completion_tokens = _token_count(usage, "output_tokens")
     prompt_tokens = input_tokens + cache_read_tokens + cache_creation_tokens
-    return {
+    normalised = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
@@ -45,6 +47,9 @@ def normalise_anthropic_usage(usage: dict | None) -> dict:
         "cache_creation_input_tokens": cache_creation_tokens,
         "cache_read_input_tokens": cache_read_tokens,
     }
+    if one_hour_writes(usage):  # the 1-hour cache's writes, billed at 2x input rather than 1.25x
+        normalised["cache_creation_1h_input_tokens"] = one_hour_writes(usage)
+    return normalised
 
 
 def _token_count(usage: dict, key: str) -> int:
