@@ -13,7 +13,6 @@ import logging
 import secrets
 import socket
 import time
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,8 +21,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.models import AlertSent, Budget, UsageCounter, Webhook, WebhookDelivery
-from optera.clients import BATCH, redis_client
+from billing.budgets import MICRO_USD
+from billing.models import AlertSent, Budget, Webhook, WebhookDelivery
+from billing.selectors import counter_used
 
 DELIVERY_TIMEOUT_SECONDS = 5
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def budget_threshold_alert(*, budget_id, threshold, period):
             AlertSent.objects.create(key=f"budget:{budget_id}:{period}:{threshold}")
     except IntegrityError:
         return None  # sent already (a task delivered twice, or two processes crossing together)
-    spent = _spent_usd(f"budget:{budget.pk}:{period}")
+    spent = counter_used(f"budget:{budget.pk}:{period}") / MICRO_USD
     payload = {
         "type": "budget.threshold",
         "workspace_id": budget.workspace_id,
@@ -124,21 +124,6 @@ def webhook_deliver(*, delivery):
         raise httpx.HTTPStatusError("webhook endpoint failed", request=response.request, response=response)
 
 
-def _spent_usd(counter_key):
-    """What a budget's period has spent so far, in USD (the counter, as the proxies keep it)."""
-    client = redis_client(BATCH)
-    if client is not None:
-        try:
-            used = client.get(f"optera:counter:{counter_key}")
-            return Decimal(int(used or 0)) / Decimal(1_000_000)
-        except Exception:
-            logger.warning("alerts: Redis unavailable, reading the spend from PostgreSQL")
-        finally:
-            client.close()
-    row = UsageCounter.objects.filter(key=counter_key).first()
-    return Decimal(row.used if row else 0) / Decimal(1_000_000)
-
-
 def _email_managers(budget, threshold, spent, period):
     from accounts import emails
     from accounts.models import Membership
@@ -163,3 +148,9 @@ def _email_managers(budget, threshold, spent, period):
             # Once per person for this budget, period and threshold, even if AlertSent was lost with a rollback.
             idempotency_key=f"budget:{budget.pk}:{period}:{threshold}:{membership.user_id}",
         )
+
+
+def webhook_delete(*, workspace):
+    """Stop sending the workspace's alerts anywhere; return whether it had a webhook."""
+    deleted, _ = Webhook.objects.filter(workspace=workspace).delete()
+    return bool(deleted)

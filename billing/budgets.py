@@ -1,8 +1,39 @@
 """Setting budgets: the one place that validates a budget's scope, amount and period (commands and API call it)."""
 
+import datetime
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from billing.models import Budget
+
+
+@dataclass(frozen=True)
+class BudgetPeriod:
+    label: str
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+
+    @classmethod
+    def of(cls, period, moment):
+        """The UTC day, ISO week (from Monday) or calendar month that `moment` falls in."""
+        day = moment.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        if period == "day":
+            return cls(label=day.strftime("%Y-%m-%d"), starts_at=day, ends_at=day + datetime.timedelta(days=1))
+        if period == "week":
+            monday = day - datetime.timedelta(days=day.weekday())
+            return cls(label=monday.strftime("%G-W%V"), starts_at=monday, ends_at=monday + datetime.timedelta(days=7))
+        month = day.replace(day=1)
+        next_month = (month + datetime.timedelta(days=32)).replace(day=1)
+        return cls(label=month.strftime("%Y-%m"), starts_at=month, ends_at=next_month)
+
+
+# Counters of spend count micro-dollars.
+MICRO_USD = Decimal(1_000_000)
+
+
+def budget_counter_key(budget_id, period):
+    """The counter a budget's period spends against, in micro-dollars (Redis or UsageCounter)."""
+    return f"budget:{budget_id}:{period.label}"
 
 
 class InvalidBudget(ValueError):
@@ -43,3 +74,9 @@ def budget_set(*, workspace, scope, scope_value, usd, period, hard):
         defaults={"usd": amount.quantize(Decimal("0.00000001")), "hard": hard},
     )
     return budget
+
+
+def budget_delete(*, workspace, budget_id):
+    """Delete one of the workspace's budgets; return whether there was one."""
+    deleted, _ = Budget.objects.filter(workspace=workspace, pk=budget_id).delete()
+    return bool(deleted)

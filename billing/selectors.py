@@ -1,13 +1,21 @@
 """Reads of plans and of what a workspace may use."""
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Sum
+from django.utils import timezone
 from djstripe.models import Invoice as StripeInvoice
 from djstripe.models import Price as StripePrice
 from djstripe.settings import djstripe_settings
 
-from billing.models import Budget, Plan, WorkspacePlan
+from analytics.models import RequestLog
+from billing.budgets import BudgetPeriod
+from billing.models import Budget, Plan, UsageCounter, Webhook, WorkspacePlan
+from optera.clients import BATCH, redis_client
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,66 @@ def workspace_limits(*, workspace_id):
 def budgets_of(*, workspace_id):
     """Return the workspace's budgets as a list (the proxy keeps it for a few seconds)."""
     return list(Budget.objects.filter(workspace_id=workspace_id))
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget: Budget
+    spent_usd: Decimal
+    resets_at: object  # the end of the current period (UTC)
+
+    @property
+    def share(self):
+        """How much of the budget is spent, 0 to 1 (1 for a budget of zero)."""
+        if not self.budget.usd:
+            return 1.0
+        return min(float(self.spent_usd / self.budget.usd), 1.0)
+
+
+def budget_statuses(*, workspace, now=None):
+    """Return each of the workspace's budgets with what its current period has spent.
+
+    The spend is read from the request log (what Optera forwarded, at list price), not from the
+    admission counters: without Redis those hold the blocks each process claimed, not the spend.
+    """
+    now = now or timezone.now()
+    statuses = []
+    for budget in Budget.objects.filter(workspace=workspace):
+        period = BudgetPeriod.of(budget.period, now)
+        logs = RequestLog.objects.filter(
+            workspace=workspace, created_at__gte=period.starts_at, created_at__lt=period.ends_at
+        )
+        if budget.scope == Budget.Scope.KEY:
+            logs = logs.filter(api_key_id=int(budget.scope_value))
+        elif budget.scope == Budget.Scope.USER:
+            logs = logs.filter(end_user=budget.scope_value)
+        elif budget.scope == Budget.Scope.TAG:
+            logs = logs.filter(tags__contains=[budget.scope_value])
+        spent = logs.aggregate(spent=Sum("cost_usd"))["spent"] or Decimal(0)
+        statuses.append(BudgetStatus(budget=budget, spent_usd=spent, resets_at=period.ends_at))
+    return statuses
+
+
+def counter_used(counter_key):
+    """A usage counter's value as the proxies keep it: Redis when configured (else, or if it fails, PostgreSQL)."""
+    client = redis_client(BATCH)
+    if client is not None:
+        try:
+            return Decimal(int(client.get(f"optera:counter:{counter_key}") or 0))
+        except Exception:  # Redis away: PostgreSQL's counter is the fallback the proxies count in too
+            logger.warning("counters: Redis unavailable, reading PostgreSQL")
+        finally:
+            client.close()
+    row = UsageCounter.objects.filter(key=counter_key).first()
+    return Decimal(row.used if row else 0)
+
+
+def webhook_of(*, workspace):
+    return Webhook.objects.filter(workspace=workspace).first()
+
+
+def webhook_deliveries(*, webhook, limit=20):
+    return list(webhook.deliveries.all()[:limit]) if webhook is not None else []
 
 
 def plan_named(*, name):

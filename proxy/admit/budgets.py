@@ -9,35 +9,17 @@ overshoots by at most one request per process; a soft one only counts, and alert
 
 import datetime
 import logging
-from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from billing import selectors as billing_selectors
+from billing.budgets import BudgetPeriod, budget_counter_key
 from proxy.admit.quotas import MICRO_USD, THRESHOLDS, Held, limit_refusal
 from proxy.db import LastKnown
 
 BUDGETS_SECONDS = 5
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BudgetPeriod:
-    label: str
-    ends_at: datetime.datetime
-
-    @classmethod
-    def of(cls, period, moment):
-        """The UTC day, ISO week (from Monday) or calendar month that `moment` falls in."""
-        day = moment.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        if period == "day":
-            return cls(label=day.strftime("%Y-%m-%d"), ends_at=day + datetime.timedelta(days=1))
-        if period == "week":
-            monday = day - datetime.timedelta(days=day.weekday())
-            return cls(label=monday.strftime("%G-W%V"), ends_at=monday + datetime.timedelta(days=7))
-        month = day.replace(day=1)
-        return cls(label=month.strftime("%Y-%m"), ends_at=(month + datetime.timedelta(days=32)).replace(day=1))
 
 
 class BudgetGate:
@@ -57,7 +39,7 @@ class BudgetGate:
         for budget in budgets:
             period = BudgetPeriod.of(budget.period, now)
             estimate = await self._quotas.estimate(ticket, ctx, body)
-            key = f"budget:{budget.pk}:{period.label}"
+            key = budget_counter_key(budget.pk, period)
             limit = int(budget.usd * MICRO_USD)
             taken = await self._counters.take(key, estimate, limit=limit, expires_at=period.ends_at)
             if taken.granted:

@@ -17,12 +17,12 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from billing import selectors as billing_selectors
+from billing.budgets import MICRO_USD
 from proxy.db import LastKnown
 from proxy.errors import ProxyError
 from proxy.shape.messages import message_text
 
 LIMITS_SECONDS = 5
-MICRO_USD = Decimal(1_000_000)
 PROMPT_CHARS_PER_TOKEN = 3
 FRAMING_TOKENS_PER_MESSAGE = 8
 # The output a request without max_tokens is assumed to produce, for the spend reservation only.
