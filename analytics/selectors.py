@@ -330,3 +330,24 @@ def usage_groups(*, workspace_id, since, group_by, limit, offset):
         )
         columns = ("key", "requests", "errors", "prompt_tokens", "completion_tokens", "cost_usd", "saved_usd")
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def session_requests(*, workspace_id, session_id, limit=500):
+    """Return a session's requests (an agent run or a conversation) in the order they were made."""
+    logs = RequestLog.objects.filter(workspace_id=workspace_id, session_id=session_id).order_by("created_at", "id")
+    return list(
+        logs.only(
+            "created_at",
+            "session_path",
+            "endpoint",
+            "model_used",
+            "provider",
+            "status_code",
+            "cache_status",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
+            "saved_usd",
+            "total_ms",
+        )[:limit]
+    )

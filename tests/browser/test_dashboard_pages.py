@@ -23,7 +23,12 @@ WORKSPACE_PAGES = {
     "members": "members/",
     "workspace-privacy": "privacy/",
     "billing": "billing/",
+    "spend": "spend/?by=user",
+    "session": "spend/sessions/onboarding-run/",
+    "budgets": "budgets/",
 }
+# The pages that draw a chart, and its canvas: screenshots and checks wait for it.
+CHARTS = {"overview": "savings-chart", "spend": "spend-chart"}
 # A morning's traffic: several models, a repeated question (a cache hit), a stream and a provider error.
 TRAFFIC = [
     ("gpt-4o-mini", "Summarise this support ticket in one line: the export button does nothing on Safari."),
@@ -49,6 +54,7 @@ def customer(optera_server, fake):
     from accounts import services
     from accounts.models import Membership
     from analytics.models import RequestLog
+    from billing.budgets import budget_set
 
     user, workspace, first_key = services.user_sign_up(email="ada@lovelace.dev", password="correct horse battery 7")
     first_key_row = workspace.api_keys.get()
@@ -68,7 +74,12 @@ def customer(optera_server, fake):
     client = openai.OpenAI(
         base_url=optera_server.v1,
         api_key=first_key,
-        default_headers={"X-Provider-Key": PROVIDER_KEY_CANARY},
+        default_headers={
+            "X-Provider-Key": PROVIDER_KEY_CANARY,
+            "X-Optera-User": "customer-4711",
+            "X-Optera-Tags": "team:support",
+            "X-Optera-Session": "onboarding-run",
+        },
         max_retries=0,
         timeout=30,
     )
@@ -90,14 +101,18 @@ def customer(optera_server, fake):
     wait_for(lambda: RequestLog.objects.filter(workspace=workspace).count() == sent, timeout=10)
     # The Celery worker records "last used"; none runs in the tests, so do its one call here.
     services.api_key_mark_used(api_key_id=first_key_row.pk, used_at=timezone.now())
+    budget_set(workspace=workspace, scope="tag", scope_value="team:support", usd="25", period="month", hard=False)
+    budget_set(workspace=workspace, scope="workspace", scope_value="", usd="0.01", period="day", hard=True)
     return Customer(user=user, workspace=workspace)
 
 
 def check_page(page, name, width):
     """Wait for the page to settle, then save it (when asked) and return what axe-core and the layout say."""
     page.wait_for_load_state("load")
-    if name == "overview":
-        page.wait_for_function("() => window.Chart && window.Chart.getChart(document.getElementById('savings-chart'))")
+    if name in CHARTS:
+        page.wait_for_function(
+            f"() => window.Chart && window.Chart.getChart(document.getElementById('{CHARTS[name]}'))"
+        )
     screenshot(page, name, width)
     problems = serious_axe_violations(page)
     if width == PHONE and (scroll_width := page_width(page)) > PHONE + 1:
