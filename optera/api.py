@@ -6,8 +6,10 @@ are built by proxy.errors.openai_error_body.
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -64,6 +66,17 @@ def database_unavailable(request, exc):
     response = error_response(request, 503, DATABASE_UNAVAILABLE_MESSAGE, code="database_unavailable")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+@api.exception_handler(MultiPartParserError)
+def unreadable_form(request, exc):
+    # Parsing a form body happens before the endpoint (Django's CSRF check reads request.POST).
+    return error_response(request, 400, "the body is not valid multipart/form-data; send JSON (application/json)")
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, exc):
+    return error_response(request, 413, "the request body is too large")
 
 
 @api.exception_handler(ValidationError)
