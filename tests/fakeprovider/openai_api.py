@@ -302,12 +302,14 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
         isinstance(raw_input, list) and raw_input and all(isinstance(value, int) for value in raw_input)
     ):
         inputs = [raw_input]  # One string, or one token array.
-    elif isinstance(raw_input, list) and raw_input:
+    elif isinstance(raw_input, list) and raw_input and all(isinstance(item, str | list) for item in raw_input):
         inputs = raw_input
     else:
         return exchange.error(400, "'input' must be a non-empty string or array.")
 
-    dimensions = int(payload.get("dimensions") or DEFAULT_EMBEDDING_DIMENSIONS)
+    dimensions = payload.get("dimensions") or DEFAULT_EMBEDDING_DIMENSIONS
+    if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
+        return exchange.error(400, "Invalid type for 'dimensions': expected a positive integer.")
     as_base64 = payload.get("encoding_format") == "base64"
     data = []
     prompt_tokens = 0

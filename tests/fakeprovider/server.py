@@ -92,6 +92,11 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
         # Unknown paths and methods get the provider's JSON error, as an SDK expects.
         message = f"Invalid URL ({request.method} {request.path})"
         return error_response(provider=provider, status=exc.status, message=message)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # The real APIs check every parameter's type and answer 400; the fake reads parameters as it
+        # needs them, so a wrong type (`"n": [null]`, `"stream": {}`) surfaces here instead.
+        message = f"Invalid type for a request parameter ({type(exc).__name__})"
+        return error_response(provider=provider, status=400, message=message)
 
 
 async def control_usage(request: web.Request) -> web.Response:
