@@ -117,16 +117,37 @@ def test_body_over_the_limit_is_413_when_chunked_without_content_length(optera_s
     assert_openai_error(response, 413)
 
 
-def test_lying_content_length_cannot_make_it_buffer_more(optera_server, tenants, settings):
-    settings.OPTERA_MAX_BODY_BYTES = 4096
+def raw_request(optera_server, head, body_pieces=()):
+    """Send a request over a raw socket, piece by piece, and return the start of the answer."""
     host, port = optera_server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as connection:
-        connection.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-            b"Authorization: Bearer " + tenants.owner.api_key.encode() + b"\r\n\r\n" + b"x" * 100
-        )
-        reply = connection.recv(4096)
-    assert reply.startswith(b"HTTP/1.1 400") or reply.startswith(b"HTTP/1.1 413")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head)
+        for piece in body_pieces:
+            try:
+                connection.sendall(piece)
+            except OSError:  # the server answered and closed before the rest was sent: as it should
+                break
+        return connection.recv(4096)
+
+
+def test_a_declared_length_past_the_limit_is_refused_before_the_body_arrives(optera_server, tenants, settings):
+    settings.OPTERA_MAX_BODY_BYTES = 4096
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000000\r\nAuthorization: Bearer " + tenants.owner.api_key.encode() + b"\r\n\r\n"
+    )
+    # Not one byte of the promised megabyte is sent: the answer must come from the header alone.
+    assert raw_request(optera_server, head).startswith(b"HTTP/1.1 413")
+
+
+def test_a_body_without_a_length_cannot_make_it_buffer_past_the_limit(optera_server, tenants, settings):
+    settings.OPTERA_MAX_BODY_BYTES = 4096
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nAuthorization: Bearer " + tenants.owner.api_key.encode() + b"\r\n\r\n"
+    )
+    chunk = b"400\r\n" + b"x" * 1024 + b"\r\n"  # 1 KiB a chunk, with no end announced
+    assert raw_request(optera_server, head, [chunk] * 64).startswith(b"HTTP/1.1 413")
 
 
 def test_rate_limit_is_429_with_retry_after(optera_server, tenants, fake):
