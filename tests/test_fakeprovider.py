@@ -16,7 +16,8 @@ import pytest
 
 from tests.fakeprovider import FakeProvider, Fault, Price
 
-ANTHROPIC_MODEL = "claude-haiku-4-5"
+# Sonnet caches prompts from 1,024 tokens; Haiku 4.5 only from 4,096 (a test below checks that minimum).
+ANTHROPIC_MODEL = "claude-sonnet-4-6"
 OPENAI_MODEL = "gpt-4o-mini"
 QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"}}}
 SEARCH_TOOL_OPENAI = {"type": "function", "function": {"name": "search", "parameters": QUERY_SCHEMA}}
@@ -262,9 +263,9 @@ def test_anthropic_refuses_missing_key_version_or_max_tokens(fake):
     body = {"model": ANTHROPIC_MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
     without_max_tokens = {key: value for key, value in body.items() if key != "max_tokens"}
     no_key = raw_request(fake, "POST", "/v1/messages", body, {"anthropic-version": "2023-06-01"})
-    no_version = raw_request(fake, "POST", "/v1/messages", body, {"x-api-key": "k"})
+    no_version = raw_request(fake, "POST", "/v1/messages", body, {"x-api-key": "sk-ant-k"})
     no_max_tokens = raw_request(
-        fake, "POST", "/v1/messages", without_max_tokens, {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+        fake, "POST", "/v1/messages", without_max_tokens, {"x-api-key": "sk-ant-k", "anthropic-version": "2023-06-01"}
     )
 
     assert no_key[0] == 401 and json.loads(no_key[2])["error"]["type"] == "authentication_error"
@@ -531,3 +532,31 @@ def test_standalone_server_and_control_endpoints():
     finally:
         process.terminate()
         assert process.wait(timeout=5) == 0  # SIGTERM stops it cleanly.
+
+
+def test_the_fake_refuses_what_the_real_apis_refuse(fake):
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    openai_key = {"Authorization": "Bearer sk-test"}
+    assert raw_request(fake, "POST", "/v1/chat/completions", chat, {"Authorization": "Bearer not-a-key"})[0] == 401
+    unknown = raw_request(fake, "POST", "/v1/chat/completions", {**chat, "model": "gpt4o"}, openai_key)
+    assert unknown[0] == 404 and "does not exist" in json.loads(unknown[2])["error"]["message"]
+    options = raw_request(fake, "POST", "/v1/chat/completions", {**chat, "stream_options": {}}, openai_key)
+    assert options[0] == 400 and "stream_options" in json.loads(options[2])["error"]["message"]
+    marked = {"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}
+    five_markers = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 5,
+        "system": [marked, marked],
+        "messages": [{"role": "user", "content": [marked, marked, marked]}],
+    }
+    anthropic_key = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
+    too_many = raw_request(fake, "POST", "/v1/messages", five_markers, anthropic_key)
+    assert too_many[0] == 400 and "Found 5" in json.loads(too_many[2])["error"]["message"]
+
+
+def test_haiku_4_5_caches_nothing_below_4096_tokens(fake, anthropic_sdk):
+    system = [{"type": "text", "text": "word " * 2500, "cache_control": {"type": "ephemeral"}}]
+    asked = {"max_tokens": 5, "system": system, "messages": [{"role": "user", "content": "x"}]}
+    haiku = anthropic_sdk.messages.create(model="claude-haiku-4-5", **asked)
+    sonnet = anthropic_sdk.messages.create(model="claude-sonnet-4-6", **asked)
+    assert haiku.usage.cache_creation_input_tokens == 0 and sonnet.usage.cache_creation_input_tokens > 1024

@@ -13,6 +13,7 @@ from .answers import Answer, text_answer, tool_answer, wants_tool
 from .caching import CacheBilling, PromptSegment, estimate_tokens
 from .delivery import EXCHANGE_KEY, send_event_stream
 from .records import UsageRecord
+from .strictness import anthropic_cache_minimum
 
 STOP_REASONS = {"end": "end_turn", "length": "max_tokens", "stop_sequence": "stop_sequence", "tool_call": "tool_use"}
 MODELS = ("claude-opus-4-7", "claude-sonnet-4-6", "claude-haiku-4-5")
@@ -255,7 +256,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
             max_tokens=payload["max_tokens"],
             stop_sequences=payload.get("stop_sequences"),
         )
-    billing = exchange.state.anthropic_cache.bill(api_key=api_key, segments=prompt_segments(payload))
+    cache = exchange.state.anthropic_cache
+    minimum = anthropic_cache_minimum(payload["model"], cache.min_tokens)
+    billing = cache.bill(api_key=api_key, segments=prompt_segments(payload), min_tokens=minimum)
     plan = MessagePlan(
         message_id=f"msg_{uuid.uuid4().hex[:24]}",
         model=model,

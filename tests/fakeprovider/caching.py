@@ -75,8 +75,9 @@ class AnthropicPromptCache:
         with self._lock:
             self._prefixes.clear()
 
-    def bill(self, *, api_key: str, segments: list[PromptSegment]) -> CacheBilling:
-        """Return the token split for a prompt, and cache its marked prefixes."""
+    def bill(self, *, api_key: str, segments: list[PromptSegment], min_tokens: int | None = None) -> CacheBilling:
+        """Return the token split for a prompt, and cache its marked prefixes (none shorter than `min_tokens`)."""
+        min_tokens = self.min_tokens if min_tokens is None else min_tokens
         total_tokens = sum(segment.tokens for segment in segments)
         marker_positions = [index for index, segment in enumerate(segments) if segment.cache_ttl]
         if not marker_positions:
@@ -110,7 +111,7 @@ class AnthropicPromptCache:
             written_up_to = read_tokens
             write_tokens = {"5m": 0, "1h": 0}
             for marker in marker_positions:
-                if marker <= read_position or prefix_tokens[marker] < self.min_tokens:
+                if marker <= read_position or prefix_tokens[marker] < min_tokens:
                     continue
                 ttl = "1h" if segments[marker].cache_ttl == "1h" else "5m"
                 write_tokens[ttl] += prefix_tokens[marker] - written_up_to

@@ -182,6 +182,25 @@ class StreamOutcome:
     completed: bool
 
 
+def in_stream_error(provider: str) -> bytes:
+    """The error event a provider sends when it fails after the stream began."""
+    if provider == "anthropic":
+        payload = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+        return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
+    payload = {"error": {"message": "The server had an error while processing your request.", "type": "server_error"}}
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+def _framed(event: bytes, fault: Fault | None) -> bytes:
+    if fault is None:
+        return event
+    if fault.sse_comments:
+        event = b": ping\n\n" + event
+    if fault.crlf:
+        event = event.replace(b"\n", b"\r\n")
+    return event
+
+
 async def send_event_stream(
     exchange: Exchange, chunks: list[tuple[bytes, int]]
 ) -> tuple[web.StreamResponse, StreamOutcome]:
@@ -206,6 +225,9 @@ async def send_event_stream(
     try:
         await response.prepare(request)
         for event_bytes, event_tokens in chunks:
+            if fault is not None and fault.error_after_chunks is not None and chunks_sent >= fault.error_after_chunks:
+                await response.write(_framed(in_stream_error(exchange.provider), fault))
+                break
             if drop_after_chunks is not None and chunks_sent >= drop_after_chunks:
                 # close() flushes what was written, so the client gets exactly N chunks, then EOF
                 # in the middle of the chunked body.
@@ -217,7 +239,7 @@ async def send_event_stream(
                     raise ConnectionResetError("client disconnected between chunks")
             elif client_gone(request):
                 raise ConnectionResetError("client disconnected")
-            await response.write(event_bytes)
+            await response.write(_framed(event_bytes, fault))
             chunks_sent += 1
             output_tokens += event_tokens
         await response.write_eof()

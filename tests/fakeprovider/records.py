@@ -38,6 +38,11 @@ class Fault:
     drop_after_chunks: int | None = None
     # Close the connection at once, without sending any response.
     close_connection: bool = False
+    # Stream framing as some servers and proxies send it: CRLF line ends, and ": ping" comments between events.
+    crlf: bool = False
+    sse_comments: bool = False
+    # Send this many stream events, then an in-stream error event (the provider's own shape), then end.
+    error_after_chunks: int | None = None
     # How many consecutive matching requests this fault applies to.
     times: int = 1
 

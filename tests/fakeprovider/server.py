@@ -17,6 +17,7 @@ from . import anthropic_api, openai_api, responses_api
 from .delivery import EXCHANGE_KEY, Exchange, error_response, provider_for_path, sleep_unless_disconnected
 from .records import DisconnectRecord, Fault, Price, RequestRecord, UsageRecord, UsageTotals
 from .state import ProviderSettings, ProviderState
+from .strictness import refusal
 
 STATE_KEY = web.AppKey("fake_provider_state", ProviderState)
 # Paths under this prefix script the fake itself (for a benchmark running it in another process);
@@ -60,6 +61,11 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
             provider=provider, status=400, message="We could not parse the JSON body of your request."
         )
 
+    refused = refusal(provider, request.path, _offered_key(request, provider), payload)
+    if refused is not None:
+        status, message = refused
+        return error_response(provider=provider, status=status, message=message)
+
     service_tier = payload.get("service_tier") if isinstance(payload, dict) else None
     fault = state.take_fault(request.path, service_tier)
     exchange = Exchange(
@@ -97,6 +103,12 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
         # needs them, so a wrong type (`"n": [null]`, `"stream": {}`) surfaces here instead.
         message = f"Invalid type for a request parameter ({type(exc).__name__})"
         return error_response(provider=provider, status=400, message=message)
+
+
+def _offered_key(request: web.Request, provider: str) -> str:
+    if provider == "anthropic":
+        return anthropic_api.request_api_key(request)
+    return openai_api.bearer_api_key(request)
 
 
 async def control_usage(request: web.Request) -> web.Response:
