@@ -120,6 +120,16 @@ class MessagePlan:
     answer: Answer
     billing: CacheBilling
     tool_use_id: str
+    # A text answer split over this many text blocks, as Claude sometimes answers.
+    text_blocks: int = 1
+
+    @property
+    def text_block_pieces(self) -> list[list[str]]:
+        """The answer's pieces, split over `text_blocks` consecutive blocks (none empty)."""
+        pieces = self.answer.pieces
+        count = max(1, min(self.text_blocks, len(pieces)))
+        size = -(-len(pieces) // count)
+        return [pieces[start : start + size] for start in range(0, len(pieces), size)] or [[]]
 
     @property
     def stop_reason(self) -> str:
@@ -155,7 +165,7 @@ def message_body(plan: MessagePlan) -> dict:
             {"type": "tool_use", "id": plan.tool_use_id, "name": answer.tool_name, "input": tool_input(answer.text)}
         ]
     else:
-        content = [{"type": "text", "text": answer.text}]
+        content = [{"type": "text", "text": "".join(block)} for block in plan.text_block_pieces]
     return {
         "id": plan.message_id,
         "type": "message",
@@ -188,28 +198,26 @@ def message_events(plan: MessagePlan) -> list[tuple[bytes, int]]:
     }
     if answer.tool_name is not None:
         opening_block = {"type": "tool_use", "id": plan.tool_use_id, "name": answer.tool_name, "input": {}}
-        deltas = [{"type": "input_json_delta", "partial_json": fragment} for fragment in answer.pieces]
+        blocks = [(opening_block, [{"type": "input_json_delta", "partial_json": piece} for piece in answer.pieces])]
     else:
-        opening_block = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": piece} for piece in answer.pieces]
-    events = [
-        (sse_event(b"message_start", {"type": "message_start", "message": opening_message}), 0),
-        (
-            sse_event(
-                b"content_block_start", {"type": "content_block_start", "index": 0, "content_block": opening_block}
-            ),
-            0,
-        ),
-        (sse_event(b"ping", {"type": "ping"}), 0),
-    ]
-    events.extend(
-        (sse_event(b"content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}), 1)
-        for delta in deltas
-    )
+        blocks = [
+            ({"type": "text", "text": ""}, [{"type": "text_delta", "text": piece} for piece in block])
+            for block in plan.text_block_pieces
+        ]
+    events = [(sse_event(b"message_start", {"type": "message_start", "message": opening_message}), 0)]
+    for index, (opening_block, deltas) in enumerate(blocks):
+        start = {"type": "content_block_start", "index": index, "content_block": opening_block}
+        events.append((sse_event(b"content_block_start", start), 0))
+        if index == 0:
+            events.append((sse_event(b"ping", {"type": "ping"}), 0))
+        events.extend(
+            (sse_event(b"content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}), 1)
+            for delta in deltas
+        )
+        events.append((sse_event(b"content_block_stop", {"type": "content_block_stop", "index": index}), 0))
     closing_usage = plan.usage_body(answer.output_tokens)
     del closing_usage["service_tier"], closing_usage["cache_creation"]
     events += [
-        (sse_event(b"content_block_stop", {"type": "content_block_stop", "index": 0}), 0),
         (
             sse_event(
                 b"message_delta",
@@ -265,6 +273,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         answer=answer,
         billing=billing,
         tool_use_id=f"toolu_{uuid.uuid4().hex[:24]}",
+        text_blocks=exchange.fault.text_blocks if exchange.fault is not None else 1,
     )
 
     def usage_record(output_tokens: int, *, stream: bool, completed: bool) -> UsageRecord:

@@ -41,6 +41,8 @@ class Fault:
     # Stream framing as some servers and proxies send it: CRLF line ends, and ": ping" comments between events.
     crlf: bool = False
     sse_comments: bool = False
+    # Claude: split a text answer over this many text blocks (whole and streamed).
+    text_blocks: int = 1
     # Send this many stream events, then an in-stream error event (the provider's own shape), then end.
     error_after_chunks: int | None = None
     # How many consecutive matching requests this fault applies to.

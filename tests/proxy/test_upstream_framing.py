@@ -22,10 +22,10 @@ def native_client(optera_server, tenants, provider_key=PROVIDER_KEY_CANARY):
     )
 
 
-def streamed_text(client, model):
+def streamed_text(client, model, question="framing test"):
     chunks = client.chat.completions.create(
         model=model,
-        messages=[{"role": "user", "content": "framing test"}],
+        messages=[{"role": "user", "content": question}],
         stream=True,
         stream_options={"include_usage": True},
         extra_headers={"X-Optera-Cache": "off"},
@@ -97,3 +97,27 @@ def test_optera_adds_no_breakpoint_to_a_request_that_already_has_four(optera_ser
         messages=[{"role": "user", "content": [{**marked, "text": "first"}, {**marked, "text": "second"}]}],
     )
     assert answer.content[0].text.startswith("Echo:")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_claude_answer_in_several_text_blocks_arrives_as_one_text(
+    openai_client, optera_server, tenants, fake, stream
+):
+    question = "please answer in several blocks of text"
+    fake.enqueue(Fault(text_blocks=3))
+    if stream:
+        text, _ = streamed_text(openai_client, "claude-sonnet-4-6", question)
+    else:
+        completion = openai_client.chat.completions.create(
+            model="claude-sonnet-4-6",
+            messages=[{"role": "user", "content": question}],
+            extra_headers={"X-Optera-Cache": "off"},
+        )
+        text = completion.choices[0].message.content
+    assert text == f"Echo: {question}"
+    # Natively, the blocks pass through as they came.
+    fake.enqueue(Fault(text_blocks=3))
+    native = native_client(optera_server, tenants).messages.create(
+        model="claude-sonnet-4-6", max_tokens=50, messages=[{"role": "user", "content": question}]
+    )
+    assert len(native.content) == 3 and "".join(block.text for block in native.content) == f"Echo: {question}"
