@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 def workspace_create(*, name, owner_email=None, settings_changes=None):
     """Create a workspace with its settings and, given an email, its owner."""
     workspace = Workspace.objects.create(name=name)
-    WorkspaceSettings.objects.create(workspace=workspace, **(settings_changes or {}))
+    defaults = {"retention_days": settings.OPTERA_LOG_RETENTION_DAYS}
+    WorkspaceSettings.objects.create(workspace=workspace, **{**defaults, **(settings_changes or {})})
     if owner_email:
         user_model = get_user_model()
         owner, _ = user_model.objects.get_or_create(username=owner_email, defaults={"email": owner_email})

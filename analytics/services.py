@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import orjson
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -122,7 +123,13 @@ def request_logs_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
     expired = RequestLog.objects.filter(
         created_at__lt=now - timedelta(days=1) * F("workspace__settings__retention_days")
     )
-    return delete_in_batches(expired, batch_size=batch_size)
+    deleted = delete_in_batches(expired, batch_size=batch_size)
+    # A workspace without a settings row (made in the admin, say) keeps the default retention: the
+    # join above skips its rows, which were otherwise kept for ever.
+    unset = RequestLog.objects.filter(
+        workspace__settings__isnull=True, created_at__lt=now - timedelta(days=settings.OPTERA_LOG_RETENTION_DAYS)
+    )
+    return deleted + delete_in_batches(unset, batch_size=batch_size)
 
 
 def request_logs_delete_for_workspace(*, workspace_id, batch_size=EXPIRY_BATCH_SIZE):

@@ -134,6 +134,14 @@ def conversation_summary_store(
 
 
 def compressed_prompt_store(*, workspace_id, prompt_hash, compressed_text, tokens_before, tokens_after):
+    """Keep a system prompt's compressed text, or, when compressing saved nothing, a marker without text.
+
+    The marker (empty text, tokens_after = tokens_before) stops the prompt being compressed again;
+    keeping the "compressed" text of a prompt compression did not shorten would store the prompt
+    itself, verbatim, which the privacy policy does not allow.
+    """
+    if tokens_after >= tokens_before:
+        compressed_text, tokens_after = "", tokens_before
     CompressedPrompt.objects.get_or_create(
         workspace_id=workspace_id,
         prompt_hash=prompt_hash,

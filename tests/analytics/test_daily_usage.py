@@ -71,3 +71,19 @@ def test_expired_logs_go_but_their_rollups_stay(people):
     services.request_logs_expire()
     assert not RequestLog.objects.filter(workspace=people.workspace).exists()
     assert DailyUsage.objects.filter(workspace=people.workspace).aggregate(n=Sum("requests"))["n"] == 10
+
+
+def test_a_workspace_without_a_settings_row_keeps_the_default_retention(people, settings):
+    from accounts.models import Workspace
+
+    settings.OPTERA_LOG_RETENTION_DAYS = 30
+    bare = Workspace.objects.create(name="made in the admin")  # no WorkspaceSettings row
+    rows = random_rows(bare, random.Random(3), 4)
+    rows[0].created_at = timezone.now() - datetime.timedelta(days=400)
+    rows[1].created_at = timezone.now() - datetime.timedelta(days=31)
+    for row in rows[2:]:
+        row.created_at = timezone.now() - datetime.timedelta(days=29)
+    services.request_logs_store(rows=rows)
+    services.request_logs_expire()
+    assert RequestLog.objects.filter(workspace=bare).count() == 2
+    assert DailyUsage.objects.filter(workspace=bare).aggregate(n=Sum("requests"))["n"] == 4

@@ -56,3 +56,21 @@ def test_compression_can_be_turned_off_per_request(openai_client, fake):
     wait_for(lambda: CompressedPrompt.objects.first())
     ask(openai_client, "second", **{"X-Optera-Compress": "off"})
     assert fake.last_request.json["messages"][0]["content"] == UNTIDY
+
+
+def test_an_incompressible_system_prompt_is_never_stored(openai_client, fake):
+    """A tidy 2,000-character prompt: compression removes nothing, so only a marker without text is kept."""
+    import secrets
+
+    canary = f"canary-{secrets.token_hex(8)}"
+    tidy = " ".join(f"Sentence {index} of the policy names {canary} once." for index in range(40))[:2000].strip()
+    for question in ("first", "second"):
+        openai_client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "system", "content": tidy}, {"role": "user", "content": question}],
+            extra_headers={"X-Optera-Cache": "off"},
+        )
+        assert fake.last_request.json["messages"][0]["content"] == tidy
+    marker = wait_for(lambda: CompressedPrompt.objects.first())
+    assert marker.compressed_text == "" and marker.tokens_after == marker.tokens_before
+    assert canary not in str(list(CompressedPrompt.objects.values()))
