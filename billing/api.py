@@ -76,8 +76,7 @@ def budget_create(request, workspace_id: int, payload: BudgetIn):
         )
     except InvalidBudget as error:
         raise HttpError(400, str(error)) from None
-    status = next(status for status in selectors.budget_statuses(workspace=workspace) if status.budget.pk == budget.pk)
-    return 201, budget_out(status)
+    return 201, budget_out(selectors.budget_status(budget=budget))
 
 
 @router.delete("/workspaces/{workspace_id}/budgets/{budget_id}", response={204: None}, summary="Delete a budget")

@@ -71,27 +71,29 @@ class BudgetStatus:
 
 
 def budget_statuses(*, workspace, now=None):
-    """Return each of the workspace's budgets with what its current period has spent.
+    """Return each of the workspace's budgets with what its current period has spent."""
+    now = now or timezone.now()
+    return [budget_status(budget=budget, now=now) for budget in Budget.objects.filter(workspace=workspace)]
+
+
+def budget_status(*, budget, now=None):
+    """Return the budget with what its current period has spent and when the period ends.
 
     The spend is read from the request log (what Optera forwarded, at list price), not from the
     admission counters: without Redis those hold the blocks each process claimed, not the spend.
     """
-    now = now or timezone.now()
-    statuses = []
-    for budget in Budget.objects.filter(workspace=workspace):
-        period = BudgetPeriod.of(budget.period, now)
-        logs = RequestLog.objects.filter(
-            workspace=workspace, created_at__gte=period.starts_at, created_at__lt=period.ends_at
-        )
-        if budget.scope == Budget.Scope.KEY:
-            logs = logs.filter(api_key_id=int(budget.scope_value))
-        elif budget.scope == Budget.Scope.USER:
-            logs = logs.filter(end_user=budget.scope_value)
-        elif budget.scope == Budget.Scope.TAG:
-            logs = logs.filter(tags__contains=[budget.scope_value])
-        spent = logs.aggregate(spent=Sum("cost_usd"))["spent"] or Decimal(0)
-        statuses.append(BudgetStatus(budget=budget, spent_usd=spent, resets_at=period.ends_at))
-    return statuses
+    period = BudgetPeriod.of(budget.period, now or timezone.now())
+    logs = RequestLog.objects.filter(
+        workspace_id=budget.workspace_id, created_at__gte=period.starts_at, created_at__lt=period.ends_at
+    )
+    if budget.scope == Budget.Scope.KEY:
+        logs = logs.filter(api_key_id=int(budget.scope_value))
+    elif budget.scope == Budget.Scope.USER:
+        logs = logs.filter(end_user=budget.scope_value)
+    elif budget.scope == Budget.Scope.TAG:
+        logs = logs.filter(tags__contains=[budget.scope_value])
+    spent = logs.aggregate(spent=Sum("cost_usd"))["spent"] or Decimal(0)
+    return BudgetStatus(budget=budget, spent_usd=spent, resets_at=period.ends_at)
 
 
 def counter_used(counter_key):

@@ -47,8 +47,9 @@ def normalise_anthropic_usage(usage: dict | None) -> dict:
         "cache_creation_input_tokens": cache_creation_tokens,
         "cache_read_input_tokens": cache_read_tokens,
     }
-    if one_hour_writes(usage):  # the 1-hour cache's writes, billed at 2x input rather than 1.25x
-        normalised["cache_creation_1h_input_tokens"] = one_hour_writes(usage)
+    one_hour = one_hour_writes(usage)
+    if one_hour:  # the 1-hour cache's writes, billed at 2x input rather than 1.25x
+        normalised["cache_creation_1h_input_tokens"] = one_hour
     return normalised
 
 
