@@ -51,6 +51,21 @@ def _pepper():
     return hashlib.sha256(f"optera.api-key-pepper.{HASH_VERSION}:{settings.SECRET_KEY}".encode()).digest()
 
 
+def _hash_key_pepper():
+    return hashlib.sha256(f"optera.workspace-hash-key.{HASH_VERSION}:{settings.SECRET_KEY}".encode()).digest()
+
+
+def workspace_hash_key(cache_secret):
+    """Return the key of a workspace's stored hashes: its own secret, keyed again with the server's.
+
+    Cache keys, context and prompt hashes and semantic fingerprints are HMACs under this key. The
+    workspace's secret sits in the database; SECRET_KEY does not, so a dump alone (secret included)
+    cannot test guessed words against a fingerprint. A new SECRET_KEY turns every stored hash into
+    a miss, never into a wrong hit.
+    """
+    return hmac.new(_hash_key_pepper(), cache_secret.encode(), hashlib.sha256).hexdigest()
+
+
 def hash_secret(*, salt, secret):
     """Return the hex HMAC stored for a key's secret."""
     message = f"{HASH_VERSION}:{salt}:{secret}".encode()

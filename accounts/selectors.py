@@ -41,7 +41,8 @@ class KeyRecord:
     secret_hash: str
     workspace_id: int
     workspace_name: str
-    cache_secret: str
+    # Keys every hash the proxy stores for this workspace (see keys.workspace_hash_key).
+    hash_key: str
     settings: WorkspaceSettings
     # The key's own default tier, or "" to follow the workspace's.
     tier: str = ""
@@ -71,7 +72,7 @@ def key_record_find(*, public_id):
         secret_hash=api_key.secret_hash,
         workspace_id=api_key.workspace_id,
         workspace_name=api_key.workspace.name,
-        cache_secret=api_key.workspace.cache_secret,
+        hash_key=keys.workspace_hash_key(api_key.workspace.cache_secret),
         settings=workspace_settings,
         tier=api_key.tier,
         rate_limit_per_minute=api_key.rate_limit_per_minute,

@@ -156,7 +156,7 @@ async def admit(runtime, endpoint, headers, body, body_size, responder, record):
     ctx.quota = await runtime.quotas.admit(ctx, body, endpoint=endpoint.name)
     await runtime.budgets.admit(ctx, body, ctx.quota)
     if body is not None:
-        record.prompt_hash = await _prompt_hash(key_record.cache_secret, body, body_size)
+        record.prompt_hash = await _prompt_hash(key_record.hash_key, body, body_size)
     return ctx
 
 
@@ -236,9 +236,7 @@ async def _forward_chat(ctx, body, targets, *, stream, include_usage):
     """Send upstream and relay the answer; return the complete chat.completion worth caching, or None."""
     cache_hints = None
     if ctx.options.provider_prompt_cache:
-        cache_hints = PromptCacheHints(
-            workspace_id=ctx.key_record.workspace_id, cache_secret=ctx.key_record.cache_secret
-        )
+        cache_hints = PromptCacheHints(workspace_id=ctx.key_record.workspace_id, cache_secret=ctx.key_record.hash_key)
 
     def build_request(target, provider_key, tier):
         return provider_named(target.provider).chat_request(

@@ -4,12 +4,13 @@ A cache entry may not keep its prompt's text (privacy invariant 1), so the
 verifier compares fingerprints: the analysis of features.py (normalisation,
 contractions, courtesy, units, synonyms), unambiguous typos corrected to the
 vocabulary word, then every word, number and quoted string replaced by an
-HMAC-SHA256 under the workspace's secret, truncated to 8 bytes. What is kept
+HMAC-SHA256 under the workspace's hash key (accounts.keys.workspace_hash_key:
+its secret keyed again with the server's), truncated to 8 bytes. What is kept
 besides the hashes is structure, never text: which tokens are numbers, quotes
 or prepositions, where clauses begin, where negations sit, the tense.
 
-Without the secret a hash cannot be matched against a guessed word; with it,
-only by guessing. Two fingerprints compare only under the same secret.
+Without the key a hash cannot be matched against a guessed word, and a database
+dump does not hold the key; with it, only by guessing. Two fingerprints compare only under the same secret.
 """
 
 import functools

@@ -77,7 +77,7 @@ class SemanticCache:
         """Compute the embedding and the keyed fingerprint of the plan's query text."""
         loop = asyncio.get_running_loop()
         text = cache_plan.query_text
-        secret = ctx.key_record.cache_secret
+        secret = ctx.key_record.hash_key
         fingerprint = await loop.run_in_executor(None, _fingerprint, text, secret)
         cache_plan.fingerprint = fingerprint.to_json()
         # Slips are corrected before embedding so that a typo costs no similarity; both the stored

@@ -82,7 +82,7 @@ def plan(ctx, body, target, *, kind):
     options = ctx.options
     if options.cache_mode == "off":
         return None
-    secret = ctx.key_record.cache_secret
+    secret = ctx.key_record.hash_key
     cache_plan = CachePlan(
         kind=kind,
         key_hash=keys.exact_key(secret=secret, endpoint=kind, provider=target.provider, model=target.model, body=body),

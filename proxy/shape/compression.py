@@ -87,7 +87,7 @@ class PromptCompressor:
 
     async def _compressed(self, ctx, text, target):
         workspace_id = ctx.key_record.workspace_id
-        prompt_hash = keys.prompt_hash(secret=ctx.key_record.cache_secret, body={"messages": ["system", text]})
+        prompt_hash = keys.prompt_hash(secret=ctx.key_record.hash_key, body={"messages": ["system", text]})
         known_key = (workspace_id, prompt_hash)
         known = self._known.get(known_key)
         if known is not None:

@@ -101,7 +101,7 @@ class SummaryEngine:
             None,
             lambda: plan_history(
                 messages,
-                secret=ctx.key_record.cache_secret,
+                secret=ctx.key_record.hash_key,
                 model=target.model,
                 keep_recent_turns=workspace_settings.summary_keep_recent_turns,
             ),

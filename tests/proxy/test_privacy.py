@@ -8,7 +8,12 @@ import openai
 import pytest
 from django.db import connection
 
+from accounts.keys import workspace_hash_key
+from accounts.models import Workspace
 from analytics.models import RequestLog
+from cachestore import keys
+from cachestore.models import CacheEntry
+from cachestore.semantic.fingerprint import Fingerprint, fingerprint
 from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 from tests.fakeprovider import Fault
 
@@ -93,3 +98,31 @@ def test_canaries_reach_no_row_log_or_response(optera_server, tenants, fake, cap
         assert canary not in logged
         for body in bodies:
             assert canary not in body
+
+
+def test_a_dump_with_the_workspace_secret_does_not_reveal_a_prompts_words(openai_client, tenants):
+    # The attack found in review: read a semantic fingerprint and the workspace's secret from a
+    # dump, hash a word list under that secret, and read the prompt back word by word.
+    prompt = "can patient maria lopez take ibuprofen with warfarin after her knee surgery"
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
+    wait_for(lambda: CacheEntry.objects.filter(fingerprint__isnull=False).exists())
+    entry = CacheEntry.objects.get()
+    stored = Fingerprint.from_json(entry.fingerprint)
+    dumped_secret = Workspace.objects.get(pk=tenants.owner.workspace.pk).cache_secret
+    word_list = prompt.split() + ["aspirin", "patient", "surgery", "the", "a"]
+
+    def recovered(secret):
+        guesses = {word: fingerprint(word, secret=secret).tokens for word in word_list}
+        return {word for word, tokens in guesses.items() if tokens and set(tokens) <= set(stored.tokens)}
+
+    assert recovered(dumped_secret.encode()) == set()
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}]}
+
+    def exact_key(secret):
+        return keys.exact_key(secret=secret, endpoint="chat", provider="openai", model="gpt-4o-mini", body=body)
+
+    assert entry.key_hash != exact_key(dumped_secret)
+    assert entry.key_hash == exact_key(workspace_hash_key(dumped_secret))
+    # The same attack with the server's SECRET_KEY as well (which no dump holds) does find them:
+    # the check above is not passing because the fingerprint holds nothing to find.
+    assert {"maria", "lopez", "ibuprofen", "warfarin"} <= recovered(workspace_hash_key(dumped_secret).encode())

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.keys import workspace_hash_key
 from accounts.models import WorkspaceSettings
 from cachestore import keys, selectors, services
 from cachestore.semantic.embedder import local_embedder
@@ -81,7 +82,7 @@ class Command(BaseCommand):
 
     def _run(self, workspace, rows):
         embedder = local_embedder()
-        secret = workspace.cache_secret
+        secret = workspace_hash_key(workspace.cache_secret)
         expires_at = timezone.now() + timedelta(hours=1)
         embeddings = embedder.embed([with_slips_corrected(row["a"]) for row in rows])
         for row, embedding in zip(rows, embeddings):
