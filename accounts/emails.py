@@ -145,6 +145,17 @@ def emails_deliver_lost():
         transaction.on_commit(functools.partial(_delivery_enqueue, email_id))
 
 
+def emails_expire(*, now=None):
+    """Delete the records of emails sent (or given up on) longer ago than the deletion window.
+
+    A record keeps the address and subject (its bodies were emptied once sent); an address is
+    then kept no longer than the deletion window after the account or invitation it served is gone.
+    """
+    older = (now or timezone.now()) - timedelta(days=settings.OPTERA_DELETION_WINDOW_DAYS)
+    deleted, _ = OutboundEmail.objects.exclude(status=OutboundEmail.Status.QUEUED).filter(created_at__lt=older).delete()
+    return deleted
+
+
 def emails_send_again(*, email_ids):
     """Queue failed or logged emails again (after Resend is configured, or fixed) and enqueue them."""
     again = OutboundEmail.objects.filter(

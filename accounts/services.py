@@ -167,6 +167,7 @@ def workspace_purge(*, workspace_id):
         return
     # Again in the database too: a request in flight at deletion time may have stored an answer.
     cache_services.workspace_cache_forget(workspace_id=workspace_id)
+    signals.workspace_purging.send(sender=Workspace, workspace_id=workspace_id)
     analytics_services.request_logs_delete_for_workspace(workspace_id=workspace_id)
     # One transaction: the emails are recorded if and only if the row is gone.
     with transaction.atomic():
@@ -183,9 +184,10 @@ def workspace_purge(*, workspace_id):
             )
 
 
-def workspaces_purge_deleted():
-    """Purge every deleted workspace whose purge task was lost or failed (a broker restart, Redis down)."""
-    for workspace_id in Workspace.objects.filter(deleted_at__isnull=False).values_list("pk", flat=True):
+def workspaces_purge_deleted(*, now=None):
+    """Purge every workspace deleted by `now` whose purge task was lost or failed (a broker restart, Redis down)."""
+    deleted = Workspace.objects.filter(deleted_at__isnull=False, deleted_at__lte=now or timezone.now())
+    for workspace_id in deleted.values_list("pk", flat=True):
         try:
             workspace_purge(workspace_id=workspace_id)
         except Exception:  # one workspace's failure must not hold up the others; the next sweep retries

@@ -10,6 +10,10 @@ workspace_deleted = Signal()
 # billing reads the Stripe subscription to cancel here, since the purge may remove it first.
 workspace_deleting = Signal()
 
+# Sent with `workspace_id` by the purge of a deleted workspace, before its rows go: what refers to
+# the workspace by name rather than by foreign key (counters, Redis keys) is deleted by receivers.
+workspace_purging = Signal()
+
 # Sent with `email_id` once an email queued for delivery (accounts.emails) has committed.
 # accounts.apps connects accounts.tasks to it to enqueue the delivery, for the same reason.
 email_queued = Signal()

@@ -53,11 +53,6 @@ def workspace_purge(workspace_id):
     services.workspace_purge(workspace_id=workspace_id)
 
 
-@shared_task(ignore_result=True)
-def workspaces_purge_deleted():
-    services.workspaces_purge_deleted()
-
-
 def email_deliver_enqueue(sender, *, email_id, **kwargs):
     """Enqueue the delivery of an email whose recording has committed (an `email_queued` receiver)."""
     try:

@@ -10,7 +10,8 @@ from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from accounts.permissions import ANY_MEMBER, workspace_for
-from analytics import selectors
+from accounts.selectors import workspace_settings_of
+from analytics import selectors, usage
 from analytics.schemas import UsageOut, UsageQuery
 
 router = Router(auth=django_auth, tags=["usage"])
@@ -37,7 +38,9 @@ def workspace_usage(request, workspace_id: int, filters: Query[UsageQuery]):
         )
     if filters.format == "csv":
         return _groups_csv(groups, filters.group_by)
-    return {**selectors.workspace_usage(workspace_id=workspace.pk, since=since), "groups": groups}
+    retention_days = workspace_settings_of(workspace=workspace).retention_days
+    totals = usage.workspace_usage(workspace_id=workspace.pk, since=since, retention_days=retention_days)
+    return {**totals, "groups": groups}
 
 
 def _groups_csv(groups, group_by):

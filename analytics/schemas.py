@@ -49,6 +49,10 @@ class DayUsageOut(Schema):
 
 class UsageOut(Schema):
     since: datetime
+    logs_since: datetime = Field(
+        description="the figures from here on are summed from request logs; earlier days from the daily "
+        "rollups kept past the logs' retention (`groups` come from the logs alone)"
+    )
     requests: int
     errors: int
     prompt_tokens: int

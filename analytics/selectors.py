@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DecimalField, FloatField, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Aggregate, DecimalField, FloatField, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.models import DailyUsage, ModelPrice, RequestLog
@@ -92,42 +92,6 @@ def model_prices_current(*, now=None):
         )
         for row in rows
     }
-
-
-def workspace_usage(*, workspace_id, since):
-    """Return what a workspace spent and saved since `since`: totals, savings by kind, cache, models, days."""
-    logs = RequestLog.objects.filter(workspace_id=workspace_id, created_at__gte=since)
-    money = {"cost_usd": Sum("cost_usd"), "saved_usd": Sum("saved_usd")}
-    totals = logs.aggregate(
-        requests=Count("pk"),
-        errors=Count("pk", filter=Q(status_code__gte=400)),
-        prompt_tokens=Sum("prompt_tokens"),
-        completion_tokens=Sum("completion_tokens"),
-        cached_tokens=Sum("cached_tokens"),
-        **money,
-    )
-    by_model = logs.values("provider", "model_used").annotate(requests=Count("pk"), **money).order_by("-cost_usd")
-    by_day = logs.annotate(day=TruncDate("created_at")).values("day").annotate(requests=Count("pk"), **money)
-    return {
-        "since": since,
-        **{name: value or 0 for name, value in totals.items()},
-        "savings_by_kind": _savings_by_kind(workspace_id=workspace_id, since=since),
-        "cache": dict(logs.values_list("cache_status").annotate(count=Count("pk")).order_by()),
-        "by_model": list(by_model),
-        "by_day": list(by_day.order_by("day")),
-    }
-
-
-def _savings_by_kind(*, workspace_id, since):
-    """Sum each kind of saving in the logs' JSON ledgers, in SQL."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT saving.key, SUM(saving.value::numeric) FROM {RequestLog._meta.db_table} AS log, "
-            "jsonb_each_text(log.savings) AS saving WHERE log.workspace_id = %s AND log.created_at >= %s "
-            "GROUP BY saving.key ORDER BY saving.key",
-            [workspace_id, since],
-        )
-        return {kind: total for kind, total in cursor.fetchall()}
 
 
 EXPORTED_DAILY_USAGE_FIELDS = (

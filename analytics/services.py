@@ -4,17 +4,14 @@ import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 
 import orjson
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from analytics.models import DailyUsage, RequestLog
-from optera.db.batches import delete_in_batches
+from optera.db.batches import delete_in_batches, delete_past_retention
 
 EXPIRY_BATCH_SIZE = 5000
 logger = logging.getLogger(__name__)
@@ -117,19 +114,14 @@ def _add_to_daily_usage(rows):
 
 
 def request_logs_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
-    """Delete logs older than their workspace's retention, `batch_size` rows at a time."""
-    now = now or timezone.now()
-    # Older than the workspace's retention, compared in SQL per row.
-    expired = RequestLog.objects.filter(
-        created_at__lt=now - timedelta(days=1) * F("workspace__settings__retention_days")
+    """Delete logs older than their workspace's retention, `batch_size` rows at a time.
+
+    Their daily rollups were summed as each row was written (request_logs_store), so expiry is a
+    plain delete: running it twice, or on two workers at once, deletes each row once.
+    """
+    return delete_past_retention(
+        RequestLog.objects.all(), time_field="created_at", now=now or timezone.now(), batch_size=batch_size
     )
-    deleted = delete_in_batches(expired, batch_size=batch_size)
-    # A workspace without a settings row (made in the admin, say) keeps the default retention: the
-    # join above skips its rows, which were otherwise kept for ever.
-    unset = RequestLog.objects.filter(
-        workspace__settings__isnull=True, created_at__lt=now - timedelta(days=settings.OPTERA_LOG_RETENTION_DAYS)
-    )
-    return deleted + delete_in_batches(unset, batch_size=batch_size)
 
 
 def request_logs_delete_for_workspace(*, workspace_id, batch_size=EXPIRY_BATCH_SIZE):

@@ -7,7 +7,7 @@ class BillingConfig(AppConfig):
     def ready(self):
         from django.core.signals import setting_changed
 
-        from accounts.signals import workspace_deleting
+        from accounts.signals import workspace_deleting, workspace_purging
         from billing import stripe_api, tasks, webhooks
 
         stripe_api.api_base_apply()
@@ -15,4 +15,7 @@ class BillingConfig(AppConfig):
         webhooks.connect()
         workspace_deleting.connect(
             tasks.deleted_workspace_subscription_cancel, dispatch_uid="billing.deleted_workspace_subscription_cancel"
+        )
+        workspace_purging.connect(
+            tasks.purged_workspace_counters_forget, dispatch_uid="billing.purged_workspace_counters_forget"
         )

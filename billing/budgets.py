@@ -4,6 +4,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from billing import counter_keys
 from billing.models import Budget
 
 
@@ -33,7 +34,7 @@ MICRO_USD = Decimal(1_000_000)
 
 def budget_counter_key(budget_id, period):
     """The counter a budget's period spends against, in micro-dollars (Redis or UsageCounter)."""
-    return f"budget:{budget_id}:{period.label}"
+    return counter_keys.budget(budget_id, period.label)
 
 
 class InvalidBudget(ValueError):

@@ -11,6 +11,7 @@ from djstripe.models import Price as StripePrice
 from djstripe.settings import djstripe_settings
 
 from analytics.models import RequestLog
+from billing import counter_keys
 from billing.budgets import BudgetPeriod
 from billing.models import Budget, Plan, UsageCounter, Webhook, WorkspacePlan
 from optera.clients import BATCH, redis_client
@@ -101,7 +102,7 @@ def counter_used(counter_key):
     client = redis_client(BATCH)
     if client is not None:
         try:
-            return Decimal(int(client.get(f"optera:counter:{counter_key}") or 0))
+            return Decimal(int(client.get(counter_keys.redis_key(counter_key)) or 0))
         except Exception:  # Redis away: PostgreSQL's counter is the fallback the proxies count in too
             logger.warning("counters: Redis unavailable, reading PostgreSQL")
         finally:

@@ -6,22 +6,31 @@ moves the workspace to match with one conditional update, so a repeated, late or
 changes nothing that the latest state does not call for.
 """
 
+import functools
 import logging
+import operator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import stripe
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 from djstripe.models import Price as StripePrice
 
 from accounts import emails
-from accounts.models import Membership
+from accounts.models import ApiKey, Membership
 from accounts.permissions import MANAGERS
-from billing import selectors, stripe_api
-from billing.models import Plan, StripeEventClaim, WorkspacePlan
+from billing import counter_keys, selectors, stripe_api
+from billing.models import AlertSent, Budget, Plan, StripeEventClaim, UsageCounter, WebhookDelivery, WorkspacePlan
+from optera.clients import BATCH, redis_client, redis_delete_matching
+from optera.db.batches import delete_past_retention
 
 logger = logging.getLogger(__name__)
 Status = WorkspacePlan.Status
+EXPIRY_BATCH_SIZE = 2000
+# Longer than a budget's longest period (a month), so a claim outlives the period it guards.
+ALERT_CLAIM_DAYS = timedelta(days=40)
 
 # Stripe subscription statuses that keep the plan (past_due: Stripe is still retrying the payment).
 PAYING = {"active": Status.ACTIVE, "trialing": Status.TRIALING, "past_due": Status.PAST_DUE}
@@ -379,3 +388,56 @@ def payment_failed_notify(*, invoice):
 
 def _date_of(timestamp):
     return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
+
+
+def usage_counters_expire(*, now=None):
+    """Delete PostgreSQL counters whose period has ended (rate-limit minutes leave one a minute).
+
+    And the claims of alerts whose period has ended: a budget's longest period is a month.
+    """
+    now = now or timezone.now()
+    deleted, _ = UsageCounter.objects.filter(expires_at__lt=now).delete()
+    claims, _ = AlertSent.objects.filter(created_at__lt=now - ALERT_CLAIM_DAYS).delete()
+    return deleted + claims
+
+
+def webhook_deliveries_expire(*, now=None):
+    """Delete webhook delivery records (their payloads name budgets and end users) past the workspace's retention."""
+    return delete_past_retention(
+        WebhookDelivery.objects.all(),
+        time_field="created_at",
+        now=now or timezone.now(),
+        batch_size=EXPIRY_BATCH_SIZE,
+        workspace_path="webhook__workspace",
+    )
+
+
+def workspace_counters_forget(*, workspace_id):
+    """Delete what a purged workspace counted: its counters (PostgreSQL and Redis) and its alert claims.
+
+    Run before the workspace's rows go (the `workspace_purging` receiver), while its keys and
+    budgets still name the counters; counter names are not foreign keys, so nothing cascades to them.
+    """
+    prefixes = counter_keys.prefixes_of_workspace(
+        workspace_id,
+        api_key_ids=ApiKey.objects.filter(workspace_id=workspace_id).values_list("pk", flat=True),
+        budget_ids=Budget.objects.filter(workspace_id=workspace_id).values_list("pk", flat=True),
+    )
+    by_prefix = functools.reduce(operator.or_, (Q(key__startswith=prefix) for prefix in prefixes))
+    deleted, _ = UsageCounter.objects.filter(by_prefix).delete()
+    budget_prefixes = [prefix for prefix in prefixes if prefix.startswith("budget:")]
+    if budget_prefixes:
+        alerts, _ = AlertSent.objects.filter(
+            functools.reduce(operator.or_, (Q(key__startswith=prefix) for prefix in budget_prefixes))
+        ).delete()
+        deleted += alerts
+    client = redis_client(BATCH)
+    if client is None:
+        return deleted
+    try:
+        named = tuple(counter_keys.redis_key(prefix) for prefix in prefixes)
+        return deleted + redis_delete_matching(
+            client, f"{counter_keys.REDIS_PREFIX}*", only=lambda key: key.startswith(named)
+        )
+    finally:
+        client.close()

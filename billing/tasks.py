@@ -7,11 +7,10 @@ import httpx
 import stripe
 from celery import shared_task
 from django.db import transaction
-from django.utils import timezone
 from djstripe.models import Event
 
 from billing import alerts, services
-from billing.models import UsageCounter, WebhookDelivery
+from billing.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +61,11 @@ def deleted_workspace_subscription_cancel(sender, *, workspace_id, **kwargs):
         transaction.on_commit(functools.partial(_subscription_cancel_enqueue, subscription_id))
 
 
+def purged_workspace_counters_forget(sender, *, workspace_id, **kwargs):
+    """Delete a purged workspace's counters and alert claims (a `workspace_purging` receiver)."""
+    services.workspace_counters_forget(workspace_id=workspace_id)
+
+
 def _subscription_cancel_enqueue(subscription_id):
     try:
         subscription_cancel.delay(subscription_id)
@@ -94,11 +98,3 @@ def webhook_deliver(delivery_id):
     )
     if delivery is not None:
         alerts.webhook_deliver(delivery=delivery)
-
-
-@shared_task(ignore_result=True)
-def usage_counters_expire():
-    """Delete PostgreSQL counters whose period has ended (rate-limit minutes leave one a minute)."""
-    deleted, _ = UsageCounter.objects.filter(expires_at__lt=timezone.now()).delete()
-    if deleted:
-        logger.info("deleted %s expired usage counters", deleted)

@@ -14,6 +14,8 @@ import orjson
 KEY_VERSION = "v1"
 # Hot-tier answers in Redis: optera:cache:<workspace id>:<key hash>.
 REDIS_CACHE_PREFIX = "optera:cache:"
+# A miss being answered, claimed across processes so it goes upstream once: optera:flight:<workspace id>:<key hash>.
+REDIS_FLIGHT_PREFIX = "optera:flight:"
 # Fields that change how an answer is delivered or billed, never what it says.
 NOT_ANSWER_FIELDS = frozenset(
     {"stream", "stream_options", "user", "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier"}
@@ -80,3 +82,13 @@ def redis_cache_key(workspace_id, key_hash):
 def redis_cache_pattern(workspace_id):
     """Return the SCAN pattern that matches every hot-tier answer of one workspace."""
     return f"{REDIS_CACHE_PREFIX}{workspace_id}:*"
+
+
+def redis_flight_key(workspace_id, key_hash):
+    """Return the Redis key that one process holds while it answers a miss for every process."""
+    return f"{REDIS_FLIGHT_PREFIX}{workspace_id}:{key_hash}"
+
+
+def redis_flight_pattern(workspace_id):
+    """Return the SCAN pattern that matches every single-flight claim of one workspace."""
+    return f"{REDIS_FLIGHT_PREFIX}{workspace_id}:*"

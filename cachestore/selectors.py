@@ -1,5 +1,7 @@
 """Reads of cache entries. Every query filters on the workspace first."""
 
+import datetime
+
 from django.db import connection, transaction
 from django.utils import timezone
 from pgvector.django import CosineDistance
@@ -7,6 +9,9 @@ from pgvector.django import CosineDistance
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
 SEMANTIC_CANDIDATES = 3
+# How stale a compressed prompt's or summary's recorded last use may be: they expire after
+# the workspace's retention without use, which is counted in days.
+LAST_USE_PRECISION = datetime.timedelta(days=1)
 # What a workspace export holds of each kind of stored row: the answers, summaries and prompts
 # themselves, not the keyed hashes and vectors that only serve look-ups.
 EXPORTED_CACHE_ENTRY_FIELDS = (
@@ -62,20 +67,34 @@ def cache_entry_find_similar(*, workspace_id, context_hash, embedding, limit=SEM
     return [(entry, 1.0 - float(entry.distance)) for entry in entries]
 
 
-def conversation_summary_find_longest(*, workspace_id, prefix_hashes):
-    """Return the summary covering the longest of these prefixes (hashes in prefix order), or None."""
+def conversation_summary_find_longest(*, workspace_id, prefix_hashes, now=None):
+    """Return the summary covering the longest of these prefixes (hashes in prefix order), or None.
+
+    Its last use is recorded (at most daily), since summaries unused for the retention expire.
+    """
     summaries = {
         summary.prefix_hash: summary
         for summary in ConversationSummary.objects.filter(workspace_id=workspace_id, prefix_hash__in=prefix_hashes)
     }
     for prefix_hash in reversed(prefix_hashes):
         if prefix_hash in summaries:
-            return summaries[prefix_hash]
+            return _used(summaries[prefix_hash], now=now)
     return None
 
 
-def compressed_prompt_find(*, workspace_id, prompt_hash):
-    return CompressedPrompt.objects.filter(workspace_id=workspace_id, prompt_hash=prompt_hash).first()
+def compressed_prompt_find(*, workspace_id, prompt_hash, now=None):
+    """Return the compressed prompt (or not-worth-compressing marker) stored under this hash, its use recorded."""
+    found = CompressedPrompt.objects.filter(workspace_id=workspace_id, prompt_hash=prompt_hash).first()
+    return None if found is None else _used(found, now=now)
+
+
+def _used(row, *, now):
+    """Record that `row` was used now, if its last recorded use is a day old: one write a day, not one a request."""
+    now = now or timezone.now()
+    if row.last_used_at < now - LAST_USE_PRECISION:
+        type(row).objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
+    return row
 
 
 def cache_entry_export_rows(*, workspace_id):

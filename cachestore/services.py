@@ -6,11 +6,10 @@ from django.utils import timezone
 
 from cachestore import keys
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
-from optera.clients import BATCH, redis_client
-from optera.db.batches import delete_in_batches
+from optera.clients import BATCH, redis_client, redis_delete_matching
+from optera.db.batches import delete_in_batches, delete_past_retention
 
 EXPIRY_BATCH_SIZE = 2000
-REDIS_DELETE_BATCH_SIZE = 500
 
 
 def cache_entry_store(
@@ -83,6 +82,15 @@ def cache_entries_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
     return delete_in_batches(CacheEntry.objects.filter(expires_at__lte=now), batch_size=batch_size)
 
 
+def shaping_expire(*, batch_size=EXPIRY_BATCH_SIZE, now=None):
+    """Delete compressed prompts, markers and summaries unused for their workspace's retention."""
+    now = now or timezone.now()
+    return sum(
+        delete_past_retention(model.objects.all(), time_field="last_used_at", now=now, batch_size=batch_size)
+        for model in (CompressedPrompt, ConversationSummary)
+    )
+
+
 def workspace_cache_forget(*, workspace_id, hot_tier=True, batch_size=EXPIRY_BATCH_SIZE):
     """Delete a workspace's cache entries, compressed prompts and summaries; with `hot_tier`, its Redis copies too.
 
@@ -96,23 +104,17 @@ def workspace_cache_forget(*, workspace_id, hot_tier=True, batch_size=EXPIRY_BAT
 
 
 def _forget_hot_tier(workspace_id):
-    """Delete the workspace's answers from Redis; return how many keys went."""
+    """Delete the workspace's answers and single-flight claims from Redis; return how many keys went."""
     client = redis_client(BATCH)
     if client is None:
         return 0
-    deleted = 0
     try:
-        batch = []
-        for key in client.scan_iter(match=keys.redis_cache_pattern(workspace_id), count=1000):
-            batch.append(key)
-            if len(batch) >= REDIS_DELETE_BATCH_SIZE:
-                deleted += client.delete(*batch)
-                batch = []
-        if batch:
-            deleted += client.delete(*batch)
+        return sum(
+            redis_delete_matching(client, pattern)
+            for pattern in (keys.redis_cache_pattern(workspace_id), keys.redis_flight_pattern(workspace_id))
+        )
     finally:
         client.close()
-    return deleted
 
 
 def conversation_summary_store(

@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 from celery import Celery
 
+from optera.sweeps import SWEEPS
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "optera.settings")
 
 app = Celery("optera")
@@ -18,13 +20,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
-    "expire-request-logs": {"task": "analytics.tasks.request_logs_expire", "schedule": timedelta(hours=1)},
-    "expire-cache-entries": {"task": "cachestore.tasks.cache_entries_expire", "schedule": timedelta(minutes=10)},
-    # Each deletion enqueues its own purge; this catches one whose task was lost.
-    "purge-deleted-workspaces": {"task": "accounts.tasks.workspaces_purge_deleted", "schedule": timedelta(hours=1)},
     # Each recorded email enqueues its own delivery; this sends one whose task was lost.
     "deliver-lost-emails": {"task": "accounts.tasks.emails_deliver_lost", "schedule": timedelta(minutes=10)},
-    "expire-usage-counters": {"task": "billing.tasks.usage_counters_expire", "schedule": timedelta(minutes=10)},
+    **{
+        f"sweep-{sweep.name}": {"task": "optera.tasks.sweep", "args": [sweep.name], "schedule": sweep.every}
+        for sweep in SWEEPS
+    },
 }
 
 

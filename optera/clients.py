@@ -39,6 +39,25 @@ def redis_client(timeouts, *, asynchronous=False):
     )
 
 
+def redis_delete_matching(client, pattern, *, only=None, batch_size=500):
+    """Delete every Redis key matching `pattern` (and the predicate `only`, given the key as text).
+
+    SCAN, then DEL in batches, so a large keyspace is never blocked; return how many keys went.
+    """
+    deleted = 0
+    batch = []
+    for key in client.scan_iter(match=pattern, count=1000):
+        if only is not None and not only(key.decode()):
+            continue
+        batch.append(key)
+        if len(batch) >= batch_size:
+            deleted += client.delete(*batch)
+            batch = []
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted
+
+
 def upstream_http_session():
     """Return the pooled aiohttp session for provider calls (call inside the event loop that will use it)."""
     import aiohttp

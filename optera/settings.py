@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "billing",
     "cachestore",
     "proxy",
+    # The wiring: the sweeps' task and command.
+    "optera",
 ]
 
 MIDDLEWARE = [

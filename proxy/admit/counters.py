@@ -17,6 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from billing import counter_keys
 from billing.models import UsageCounter
 from optera.clients import COUNTERS, redis_client
 from proxy.db import DatabaseUnavailable, in_db_thread
@@ -66,7 +67,7 @@ class Counters:
         if self._redis is not None:
             try:
                 granted, used = await self._redis.eval(
-                    TAKE_SCRIPT, 1, f"optera:counter:{key}", amount, limit, int(expires_at.timestamp())
+                    TAKE_SCRIPT, 1, counter_keys.redis_key(key), amount, limit, int(expires_at.timestamp())
                 )
                 return Taken(granted=bool(granted), used=int(used))
             except Exception as error:  # Redis away: count in PostgreSQL rather than let requests past the limit
@@ -79,7 +80,7 @@ class Counters:
             return
         if self._redis is not None:
             try:
-                redis_key = f"optera:counter:{key}"
+                redis_key = counter_keys.redis_key(key)
                 async with self._redis.pipeline(transaction=True) as pipe:
                     pipe.incrby(redis_key, amount)
                     pipe.expireat(redis_key, int(expires_at.timestamp()))

@@ -8,6 +8,7 @@ Redis when configured, else in blocks claimed from PostgreSQL. Windows are fixed
 import datetime
 import time
 
+from billing import counter_keys
 from proxy.errors import ProxyError
 
 WINDOW_SECONDS = 60
@@ -25,10 +26,14 @@ class RateLimiter:
         expires_at = datetime.datetime.fromtimestamp((window + 2) * WINDOW_SECONDS, datetime.UTC)
         retry_after = max(WINDOW_SECONDS - int(now % WINDOW_SECONDS), 1)
         taken = []
-        limits = [("this key", f"rl:key:{key_record.api_key_id}:{window}", key_record.rate_limit_per_minute)]
-        limits.append(
-            ("this workspace", f"rl:ws:{key_record.workspace_id}:{window}", key_record.settings.rate_limit_per_minute)
-        )
+        limits = [
+            ("this key", counter_keys.key_rate(key_record.api_key_id, window), key_record.rate_limit_per_minute),
+            (
+                "this workspace",
+                counter_keys.workspace_rate(key_record.workspace_id, window),
+                key_record.settings.rate_limit_per_minute,
+            ),
+        ]
         for holder, counter_key, limit in limits:
             if limit is None:
                 continue

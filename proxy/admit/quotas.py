@@ -16,6 +16,7 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from billing import counter_keys
 from billing import selectors as billing_selectors
 from billing.budgets import MICRO_USD
 from proxy.db import LastKnown
@@ -83,7 +84,7 @@ class QuotaGate:
         limits = await self._limits_of(workspace_id)
         month = Month.containing(datetime.datetime.now(datetime.UTC))
         if limits.monthly_requests is not None:
-            key = f"ws:{workspace_id}:requests:{month.label}"
+            key = counter_keys.monthly_quota(workspace_id, "requests", month.label)
             taken = await self._counters.take(key, 1, limit=limits.monthly_requests, expires_at=month.ends_at)
             remaining = max(limits.monthly_requests - taken.used, 0)
             ticket.headers = [("x-optera-quota-remaining", str(remaining))]
@@ -95,7 +96,7 @@ class QuotaGate:
         if limits.monthly_spend_usd is not None:
             limit = int(limits.monthly_spend_usd * MICRO_USD)
             estimate = await self.estimate(ticket, ctx, body)
-            key = f"ws:{workspace_id}:spend:{month.label}"
+            key = counter_keys.monthly_quota(workspace_id, "spend", month.label)
             taken = await self._counters.take(key, estimate, limit=limit, expires_at=month.ends_at)
             if not taken.granted:
                 await self.give_back(ticket)

@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from cachestore import keys
 from optera.clients import REQUEST_PATH, redis_client
 
 WAIT_SECONDS = 60
@@ -80,7 +81,7 @@ class SingleFlight:
 
     @staticmethod
     def _lock_key(workspace_id, key_hash):
-        return f"optera:flight:{workspace_id}:{key_hash}"
+        return keys.redis_flight_key(workspace_id, key_hash)
 
     async def _claim_across_processes(self, workspace_id, key_hash):
         if self._redis is None:

@@ -54,7 +54,8 @@ def _estimated_tokens(messages):
 class PromptCompressor:
     def __init__(self):
         # (workspace id, prompt hash) -> (compressed text, tokens before, tokens after); None: not compressed yet.
-        self._known = BoundedMemo()
+        # An hour at most, so a prompt in steady use is read again and its use recorded (it expires unused).
+        self._known = BoundedMemo(ttl_seconds=3600)
         self._pending = set()
 
     async def apply(self, ctx, messages, *, system_count, target):

@@ -2,18 +2,22 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from analytics.models import RequestLog
+from analytics.services import request_logs_store
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def log(workspace, **fields):
+    """Store a log row as the proxy's log writer does: with its daily rollup."""
     defaults = dict(request_id="req", endpoint="chat.completions", status_code=200, provider="openai")
-    RequestLog.objects.create(workspace=workspace, **{**defaults, **fields})
+    request_logs_store(rows=[RequestLog(workspace=workspace, **{**defaults, **fields})])
 
 
 def test_usage_sums_spend_and_savings_by_kind_for_the_workspace_only(client, tenants):
@@ -74,3 +78,44 @@ def test_usage_of_a_workspace_without_requests_is_zeros_and_empty_lists(client, 
     assert usage["requests"] == usage["errors"] == usage["prompt_tokens"] == 0
     assert usage["cost_usd"] == 0 and usage["saved_usd"] == 0  # the number 0, as before the answer had a schema
     assert usage["savings_by_kind"] == usage["cache"] == {} and usage["by_model"] == usage["by_day"] == []
+
+
+def test_days_past_the_retention_are_reported_from_the_rollups_with_the_same_totals(client, tenants):
+    acme = tenants.owner.workspace
+    now = timezone.now()
+    for days_ago, model, status, cost, savings in [
+        (45, "gpt-4o", "miss", "0.5", {"routing": 0.25}),
+        (40, "gpt-4o", "hit", "0", {"cache": 0.5}),
+        (40, "gpt-4o-mini", "miss", "0.125", {}),
+        (31, "claude-haiku-4-5", "semantic", "0", {"cache": 0.75, "compression": 0.125}),
+        (2, "gpt-4o", "miss", "1", {"routing": 1}),
+        (0, "gpt-4o-mini", "hit", "0", {"cache": 0.25}),
+    ]:
+        log(
+            acme,
+            created_at=now - timedelta(days=days_ago),
+            model_used=model,
+            cache_status=status,
+            cost_usd=Decimal(cost),
+            saved_usd=Decimal(str(sum(savings.values()))),
+            savings=savings,
+            prompt_tokens=100,
+            completion_tokens=10,
+        )
+    client.force_login(tenants.member.user)
+    before = client.get(f"/api/workspaces/{acme.pk}/usage?days=60").json()
+
+    call_command("sweep", "logs", stdout=StringIO())
+
+    assert RequestLog.objects.filter(workspace=acme).count() == 2  # 30 days' retention
+    after = client.get(f"/api/workspaces/{acme.pk}/usage?days=60").json()
+    assert before["requests"] == 6 and before["prompt_tokens"] == 600
+    for figure in ("requests", "errors", "prompt_tokens", "completion_tokens", "cost_usd", "saved_usd", "cache"):
+        assert after[figure] == before[figure], figure
+    assert after["by_day"] == before["by_day"] and after["by_model"] == before["by_model"]
+    assert {kind: float(total) for kind, total in after["savings_by_kind"].items()} == {
+        "cache": 1.5,
+        "compression": 0.125,
+        "routing": 1.25,
+    }
+    assert after["savings_by_kind"] == before["savings_by_kind"]
