@@ -94,7 +94,7 @@ def settings_read(request, workspace_id: int):
 def settings_change(request, workspace_id: int, payload: SettingsChangeIn):
     workspace = workspace_for(request.user, workspace_id, roles=MANAGERS)
     try:
-        changes = validate_changes(payload.model_dump(exclude_none=True))
+        changes = validate_changes(payload.model_dump(exclude_none=True), workspace=workspace)
     except InvalidOption as error:
         raise HttpError(400, str(error)) from None
     return describe(services.workspace_settings_update(workspace=workspace, changes=changes))

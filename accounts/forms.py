@@ -124,7 +124,9 @@ class WorkspaceSettingsForm(forms.Form):
                 continue
             try:
                 value = option.kind.from_text(_as_text(cleaned[option.name]))
-                self._changes.update(workspace_options.validate_changes({option.name: value}))
+                self._changes.update(
+                    workspace_options.validate_changes({option.name: value}, workspace=self.current.workspace)
+                )
             except workspace_options.InvalidOption as error:
                 # The option's name is already the field's label; the message says what is wrong.
                 self.add_error(option.name, str(error).removeprefix(f"{option.name}: "))

@@ -110,7 +110,7 @@ def workspace_settings_of(*, workspace):
     try:
         return workspace.settings
     except WorkspaceSettings.DoesNotExist:
-        return WorkspaceSettings(workspace=workspace)
+        return WorkspaceSettings(workspace=workspace, retention_days=settings.OPTERA_LOG_RETENTION_DAYS)
 
 
 def memberships_of(*, user):
@@ -200,7 +200,7 @@ def api_key_get_by_id_or_preview(*, identifier):
 
 def default_retention_days():
     """Return the request-log retention a new workspace gets (the policy's default period)."""
-    return WorkspaceSettings._meta.get_field("retention_days").default
+    return settings.OPTERA_LOG_RETENTION_DAYS
 
 
 def email_unconfirmed(*, user):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import CacheMode, ServiceTier, WorkspaceSettings
@@ -167,11 +168,12 @@ def option_named(name):
     raise InvalidOption(f"unknown option {name!r}; known options: {known}")
 
 
-def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+def validate_changes(changes: Mapping[str, Any], *, workspace=None) -> dict[str, Any]:
     """Return {model field: value} for {option name: value}, checked against each option and the model's rules.
 
     Raise InvalidOption naming the first option refused. Every option is accepted here: the API's
-    input schema keeps the operator-only ones out before they get this far.
+    input schema keeps the operator-only ones out before they get this far. With the `workspace`
+    whose members ask, its plan's limits apply too (the operator's commands do not pass one).
     """
     validated = {}
     for name, value in changes.items():
@@ -184,7 +186,19 @@ def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         except ValidationError as error:
             raise InvalidOption(f"{option.name}: {' '.join(error.messages)}") from None
         validated[option.field] = checked
+    if workspace is not None and validated.get("retention_days", 0) > longest_retention_days(workspace):
+        raise InvalidOption(
+            f"retention_days: at most {longest_retention_days(workspace)} days on this workspace's plan"
+        )
     return validated
+
+
+def longest_retention_days(workspace):
+    """Return the longest log retention a workspace may choose: the default, or more where its plan allows."""
+    from billing.selectors import plan_of
+
+    plan = plan_of(workspace=workspace)
+    return max(settings.OPTERA_LOG_RETENTION_DAYS, plan.max_retention_days if plan is not None else 0)
 
 
 def parse_assignments(assignments):

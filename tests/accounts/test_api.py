@@ -107,6 +107,21 @@ def test_operator_only_and_invalid_settings_are_refused_and_change_nothing(clien
     assert not stored.allow_operator_keys and not stored.summaries_enabled and stored.rate_limit_per_minute == 600
 
 
+def test_a_workspace_may_shorten_its_retention_and_lengthen_it_only_as_far_as_its_plan_allows(client, tenants):
+    from billing.models import Plan, WorkspacePlan
+
+    acme = tenants.owner.workspace
+    client.force_login(tenants.owner.user)
+    assert patch_settings(client, acme, {"retention_days": 7}).json()["retention_days"] == 7
+    refused = patch_settings(client, acme, {"retention_days": 90})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "retention_days: at most 30 days on this workspace's plan"
+    assert WorkspaceSettings.objects.get(workspace=acme).retention_days == 7
+
+    WorkspacePlan.objects.create(workspace=acme, plan=Plan.objects.create(name="long memory", max_retention_days=365))
+    assert patch_settings(client, acme, {"retention_days": 90}).json()["retention_days"] == 90
+
+
 def test_another_users_workspace_is_not_found(client, tenants):
     globex = tenants.outsider.workspace
     client.force_login(tenants.owner.user)
