@@ -4,6 +4,7 @@ Signed-in users only (Django session). Roles and what a stranger sees: accounts.
 """
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import logout
 from django.http import HttpResponse, StreamingHttpResponse
 from ninja import Router, Status
 from ninja.errors import HttpError
@@ -12,6 +13,7 @@ from ninja.security import django_auth
 from accounts import selectors, services
 from accounts.permissions import ANY_MEMBER, MANAGERS, OWNERS, workspace_for
 from accounts.schemas import (
+    AccountCloseIn,
     ApiKeyChangeIn,
     ApiKeyCreatedOut,
     ApiKeyCreateIn,
@@ -130,4 +132,19 @@ def workspace_export(request, workspace_id: int):
 def workspace_delete(request, workspace_id: int):
     workspace = workspace_for(request.user, workspace_id, roles=OWNERS)
     services.workspace_delete(workspace=workspace)
+    return HttpResponse(status=204)
+
+
+@router.post(
+    "/account/close",
+    response={204: None},
+    summary="Close your account: you leave every workspace; those you alone own are deleted",
+    description="The account is deleted at once and signed out; workspaces you alone own are deleted as by "
+    "DELETE /workspaces/{id}, their data gone within the deletion window (OPTERA_DELETION_WINDOW_DAYS).",
+)
+def account_close(request, payload: AccountCloseIn):
+    if not request.user.check_password(payload.password):
+        raise HttpError(403, "That password is not right.")
+    services.account_close(user=request.user)
+    logout(request)
     return HttpResponse(status=204)

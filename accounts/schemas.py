@@ -50,6 +50,10 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 KeyRateLimit = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
+class AccountCloseIn(Schema):
+    password: str = Field(..., min_length=1, max_length=4096, description="your current password, to confirm")
+
+
 class ApiKeyCreateIn(Schema):
     name: str = Field("", max_length=100, pattern=PRINTABLE)
     tier: Literal["standard", "flex"] | None = Field(

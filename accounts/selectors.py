@@ -4,14 +4,16 @@ from dataclasses import dataclass
 from importlib import import_module
 
 import orjson
+from django.apps import apps
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.forms.models import model_to_dict
 
-from accounts import keys
+from accounts import data_inventory, keys
 from accounts.models import ApiKey, Invitation, Membership, Profile, Workspace, WorkspaceSettings
+from accounts.workspace_options import longest_retention_days
 from analytics import selectors as analytics_selectors
 from cachestore import selectors as cache_selectors
 
@@ -236,83 +238,56 @@ def invitation_open(*, invitation_id):
 
 
 def workspace_data_inventory(*, workspace):
-    """Return what is stored for a workspace, where and for how long: one dict per kind of row.
+    """Return what is stored for a workspace, where and for how long: one dict per entry of the declared inventory.
 
-    The row counts come from the database; the periods from the workspace's settings; what each
-    kind holds and never holds from the models the export also reads.
+    The row counts come from the database (None for what is not kept per workspace); the periods
+    from the workspace's settings and the operator's; the rest from accounts.data_inventory.
     """
-    workspace_settings = workspace_settings_of(workspace=workspace)
-    counts = {
-        "keys": ApiKey.objects.filter(workspace=workspace).count(),
-        "members": Membership.objects.filter(workspace=workspace).count(),
-        **analytics_selectors.workspace_row_counts(workspace_id=workspace.pk),
-        **cache_selectors.workspace_row_counts(workspace_id=workspace.pk),
-    }
-    retention = f"{workspace_settings.retention_days} days, then deleted"
-    ttl_days = workspace_settings.cache_ttl_seconds / 86400
+    periods = workspace_privacy_periods(workspace=workspace)
     return [
         {
-            "name": "Workspace settings",
-            "where": "PostgreSQL",
-            "rows": 1,
-            "holds": "the options on the Settings page",
-            "never": "—",
-            "kept": "until the workspace is deleted",
-        },
-        {
-            "name": "Members",
-            "where": "PostgreSQL",
-            "rows": counts["members"],
-            "holds": "who may see the workspace, and their role",
-            "never": "—",
-            "kept": "until removed",
-        },
-        {
-            "name": "API keys",
-            "where": "PostgreSQL",
-            "rows": counts["keys"],
-            "holds": "a salted hash, a short preview, name, dates",
-            "never": "the key itself; your provider keys",
-            "kept": "until the workspace is deleted (revoked keys stay, unusable)",
-        },
-        {
-            "name": "Request logs",
-            "where": "PostgreSQL",
-            "rows": counts["request_logs"],
-            "holds": "model, tokens, cost, savings, timings, cache status, client IP, a keyed hash of the prompt",
-            "never": "prompt or answer text",
-            "kept": retention,
-        },
-        {
-            "name": "Daily usage",
-            "where": "PostgreSQL",
-            "rows": counts["daily_usage"],
-            "holds": "per day, model and cache status: requests, tokens, cost and savings (sums only)",
-            "never": "anything about a single request",
-            "kept": "until the workspace is deleted (the history of your savings)",
-        },
-        {
-            "name": "Cached answers",
-            "where": "PostgreSQL" + (", Redis (hot copy)" if settings.REDIS_URL else "") + ", proxy memory (5 s)",
-            "rows": counts["cache_entries"],
-            "holds": "the provider's answer, its usage and cost, keyed hashes and a vector of the question",
-            "never": "the question's text",
-            "kept": f"{ttl_days:g} days (the cache TTL), then deleted",
-        },
-        {
-            "name": "Compressed system prompts",
-            "where": "PostgreSQL",
-            "rows": counts["compressed_prompts"],
-            "holds": "the compressed text of long system prompts (when compression is on)",
-            "never": "the original prompt",
-            "kept": "until the workspace is deleted",
-        },
-        {
-            "name": "Conversation summaries",
-            "where": "PostgreSQL",
-            "rows": counts["conversation_summaries"],
-            "holds": "summaries of older turns (when summaries are on)",
-            "never": "the turns themselves",
-            "kept": "until the workspace is deleted",
-        },
+            "name": entry.name,
+            "where": entry.where,
+            "rows": _rows_of_workspace(entry, workspace.pk),
+            "holds": entry.holds,
+            "never": entry.never,
+            "kept": entry.kept.format(**periods),
+        }
+        for entry in data_inventory.INVENTORY
     ]
+
+
+def workspace_privacy_periods(*, workspace):
+    """Return the periods the privacy policy names, as they apply to this workspace."""
+    workspace_settings = workspace_settings_of(workspace=workspace)
+    return {
+        "retention_days": workspace_settings.retention_days,
+        "default_retention_days": settings.OPTERA_LOG_RETENTION_DAYS,
+        "longest_retention_days": longest_retention_days(workspace),
+        "cache_ttl_days": workspace_settings.cache_ttl_seconds / 86400,
+        "deletion_window_days": settings.OPTERA_DELETION_WINDOW_DAYS,
+    }
+
+
+def _rows_of_workspace(entry, workspace_id):
+    counts = [
+        model.objects.filter(**{path: workspace_id}).count()
+        for model in apps.get_models()
+        if data_inventory.covers(entry, model._meta.label) and (path := _path_to_workspace(model)) is not None
+    ]
+    return sum(counts) if counts else None
+
+
+def _path_to_workspace(model):
+    """Return the lookup from `model` to its workspace's id (through one other row at most), or None."""
+    if model is Workspace:
+        return "pk"
+    relations = [field for field in model._meta.get_fields() if field.concrete and field.is_relation]
+    for field in relations:
+        if field.related_model is Workspace:
+            return field.name
+    for field in relations:
+        for further in field.related_model._meta.get_fields():
+            if further.concrete and further.is_relation and further.related_model is Workspace:
+                return f"{field.name}__{further.name}"
+    return None

@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -352,6 +353,12 @@ def account_close(*, user):
                 functools.partial(member_removed_notify, workspace_id=membership.workspace_id, user_id=user.pk)
             )
     user.delete()
+
+
+def sessions_expire(*, now=None):
+    """Delete sign-in sessions past their expiry (a closed account's other sessions among them)."""
+    deleted, _ = Session.objects.filter(expire_date__lt=now or timezone.now()).delete()
+    return deleted
 
 
 def quota_threshold_notify(*, workspace_id, quota, threshold, period):

@@ -255,13 +255,6 @@ def request_log_page(*, workspace_id, filters, before_id=None, limit=50):
     return RequestLogPage(rows=rows[:limit], next_before_id=rows[limit - 1].pk if len(rows) > limit else None)
 
 
-def workspace_row_counts(*, workspace_id):
-    return {
-        "request_logs": RequestLog.objects.filter(workspace_id=workspace_id).count(),
-        "daily_usage": DailyUsage.objects.filter(workspace_id=workspace_id).count(),
-    }
-
-
 # What the usage report can group by: the request log's column for each (tags are unnested).
 GROUP_COLUMNS = {"user": "end_user", "session": "session_id", "model": "model_used", "key": "api_key_id"}
 

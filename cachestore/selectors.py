@@ -114,12 +114,3 @@ def compressed_prompt_export_rows(*, workspace_id):
         .order_by("pk")
         .values(*EXPORTED_COMPRESSED_PROMPT_FIELDS)
     )
-
-
-def workspace_row_counts(*, workspace_id):
-    """Return how many cache entries, compressed prompts and summaries a workspace has."""
-    return {
-        "cache_entries": CacheEntry.objects.filter(workspace_id=workspace_id).count(),
-        "compressed_prompts": CompressedPrompt.objects.filter(workspace_id=workspace_id).count(),
-        "conversation_summaries": ConversationSummary.objects.filter(workspace_id=workspace_id).count(),
-    }

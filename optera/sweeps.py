@@ -51,6 +51,7 @@ SWEEPS = (
         timedelta(hours=6),
         "webhook delivery records past the workspace's retention",
     ),
+    Sweep("sessions", "accounts.services.sessions_expire", timedelta(hours=6), "expired sign-in sessions"),
     Sweep(
         "emails",
         "accounts.emails.emails_expire",

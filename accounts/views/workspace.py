@@ -193,6 +193,7 @@ def workspace_privacy(request, workspace_id):
         request,
         membership,
         inventory=selectors.workspace_data_inventory(workspace=membership.workspace),
+        periods=selectors.workspace_privacy_periods(workspace=membership.workspace),
         delete_form=delete_form,
         close_form=close_form,
     )

@@ -154,9 +154,9 @@ def test_every_endpoint_declares_its_answer_by_a_named_schema(client):
         schema = next(iter(successes.values()))["content"]["application/json"]["schema"]
         named = schema.get("items", schema)
         assert named.get("$ref", "").startswith("#/components/schemas/"), (method, path, schema)
-    # Ten workspace and usage endpoints; billing's checkout and portal, budgets (list, set, delete) and
-    # the webhook (show, set, delete): none escapes the checks above.
-    assert len(operations) == 18
+    # Ten workspace and usage endpoints, closing one's account; billing's checkout and portal, budgets
+    # (list, set, delete) and the webhook (show, set, delete): none escapes the checks above.
+    assert len(operations) == 19
 
 
 def test_the_settings_answer_names_every_option(client, tenants):

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.db.models.deletion import Collector
 from django.utils import timezone
@@ -202,3 +203,13 @@ def test_a_deleted_workspace_leaves_no_row_and_no_redis_key_past_the_deletion_wi
     # The other workspace is untouched (its logs aside, which the sweep's clock has aged past retention).
     assert Workspace.objects.filter(pk=globex.pk).exists() and globex.api_keys.exists()
     assert globex_keys <= redis_keys()
+
+
+def test_expired_sign_in_sessions_go(client, people):
+    client.force_login(people.owner)
+    session = Session.objects.get()
+
+    sweep("sessions", as_of=session.expire_date - timedelta(minutes=1))
+    assert Session.objects.exists()
+    sweep("sessions", as_of=session.expire_date + timedelta(minutes=1))
+    assert not Session.objects.exists()
