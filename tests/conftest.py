@@ -7,6 +7,7 @@ committed data (the server has its own database connections), hence `transaction
 
 import secrets
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -181,14 +182,15 @@ def wait_for_quiet_database(timeout=5.0):
     """Let the server's background writes (logs, cache entries) finish before the test's flush truncates tables."""
     from django.db import connection
 
-    from optera.asgi import proxy_application
-
     # Past the server's log-flush delay: a waiting batch is then written or being written (visible below).
     time.sleep(QUICK_LOG_FLUSH_SECONDS * 2)
     deadline = time.monotonic() + timeout
     # Work the server still has in hand (a summary on its way back from the provider, a log batch
     # about to be written) would insert while the flush truncates: the two deadlock.
-    runtime = proxy_application.built_runtime
+    # Imported only by a test that started the server: importing it here would start a warm-up
+    # thread that logs after pytest has closed its capture.
+    asgi = sys.modules.get("optera.asgi")
+    runtime = asgi.proxy_application.built_runtime if asgi is not None else None
     while runtime is not None and runtime.background.pending and time.monotonic() < deadline:
         time.sleep(0.05)
     with connection.cursor() as cursor:

@@ -213,3 +213,29 @@ def test_expired_sign_in_sessions_go(client, people):
     assert Session.objects.exists()
     sweep("sessions", as_of=session.expire_date + timedelta(minutes=1))
     assert not Session.objects.exists()
+
+
+def test_two_workers_sweeping_at_once_delete_each_row_once(tenants):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from analytics.services import request_logs_expire
+
+    acme = tenants.owner.workspace
+    old = timezone.now() - timedelta(days=40)
+    RequestLog.objects.bulk_create(
+        RequestLog(workspace=acme, request_id=f"req_{index}", endpoint="chat", status_code=200, created_at=old)
+        for index in range(3000)
+    )
+
+    def worker():
+        try:
+            return request_logs_expire(batch_size=250)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        removed = [future.result() for future in [pool.submit(worker), pool.submit(worker)]]
+
+    assert sum(removed) == 3000 and not RequestLog.objects.exists()
