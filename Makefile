@@ -7,8 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 BROWSER_TESTS := tests/browser
+CLIENT_TESTS := tests/clients
 
-.PHONY: install browser-tools run serve worker test lock bench
+.PHONY: install browser-tools test-tools run serve worker test lock bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,14 @@ $(BROWSER_TESTS)/node_modules/.package-lock.json: $(BROWSER_TESTS)/package-lock.
 
 browser-tools: $(BROWSER_TESTS)/node_modules/.package-lock.json
 
+# The Node clients tests/clients drives against Optera (openai, the Vercel AI SDK), pinned by its lockfile.
+$(CLIENT_TESTS)/node_modules/.package-lock.json: $(CLIENT_TESTS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install it with 'apt-get install npm'"; exit 1; }
+	cd $(CLIENT_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+test-tools: browser-tools $(CLIENT_TESTS)/node_modules/.package-lock.json
+
 # Migrate, print a demo workspace and key, then run the ASGI server and the Celery worker (with beat) together.
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -34,7 +43,7 @@ run: install
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/daphne -b $(HOST) -p $(PORT) optera.asgi:application
 
-test: install browser-tools
+test: install test-tools
 	$(BIN)/python -m pytest
 
 # pip-tools lives in its own virtualenv under var/: it compiles the lock, it is not a dependency.

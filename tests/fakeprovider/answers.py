@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from .schema_instance import instance_of
+
 # A word with the whitespace before it: joining the pieces gives back the text, so a streamed
 # answer concatenates to exactly the non-streamed one.
 WORD_PIECE = re.compile(r"\s*\S+")
@@ -73,9 +75,13 @@ def split_into_pieces(text: str) -> list[str]:
     return pieces
 
 
-def tool_answer(tool_name: str, prompt_text: str, *, max_tokens: int | None = None) -> Answer:
-    """Return a call of `tool_name` with arguments {"query": prompt_text}, cut at max_tokens."""
-    arguments = orjson.dumps({"query": prompt_text}).decode()
+def tool_answer(tool_name: str, prompt_text: str, *, max_tokens: int | None = None, schema=None) -> Answer:
+    """Return a call of `tool_name`, cut at max_tokens.
+
+    Its arguments are valid under the tool's `schema` when it has properties, else {"query": prompt_text}.
+    """
+    valid = instance_of(schema, prompt_text) if isinstance(schema, dict) and schema.get("properties") else None
+    arguments = orjson.dumps(valid if valid is not None else {"query": prompt_text}).decode()
     pieces = [
         arguments[start : start + ARGUMENT_FRAGMENT_CHARS]
         for start in range(0, len(arguments), ARGUMENT_FRAGMENT_CHARS)
@@ -84,6 +90,30 @@ def tool_answer(tool_name: str, prompt_text: str, *, max_tokens: int | None = No
     if max_tokens is not None and len(pieces) > max_tokens:
         pieces, stop = pieces[: max(max_tokens, 0)], "length"
     return Answer(pieces=pieces, stop=stop, tool_name=tool_name)
+
+
+def schema_of_tool(tools, name: str, *, key: str):
+    """Return the schema at `key` of the tool called `name` in a request's tools, or None."""
+    for tool in tools or ():
+        if isinstance(tool, dict) and tool.get("name") == name:
+            return tool.get(key)
+    return None
+
+
+def structured_text(text_format, prompt_text: str) -> str | None:
+    """Return the JSON a requested format asks for (OpenAI's json_schema or json_object), or None for text.
+
+    `text_format` is chat's `response_format` or the Responses API's `text.format`; their json_schema
+    carries the schema at `json_schema.schema` and at `schema` respectively.
+    """
+    if not isinstance(text_format, dict):
+        return None
+    if text_format.get("type") == "json_schema":
+        schema = (text_format.get("json_schema") or {}).get("schema") or text_format.get("schema") or {}
+        return orjson.dumps(instance_of(schema, prompt_text)).decode()
+    if text_format.get("type") == "json_object":
+        return orjson.dumps({"answer": "Echo: " + prompt_text}).decode()
+    return None
 
 
 def wants_tool(prompt_text: str) -> bool:

@@ -255,7 +255,15 @@ async def messages(request: web.Request) -> web.StreamResponse:
     prompt_text, after_tool_result = last_turn(payload["messages"])
     tool_name = chosen_tool(payload, prompt_text, after_tool_result=after_tool_result)
     if tool_name is not None:
-        answer = tool_answer(tool_name, prompt_text, max_tokens=payload["max_tokens"])
+        schema = next(
+            (
+                tool.get("input_schema")
+                for tool in payload["tools"]
+                if isinstance(tool, dict) and tool.get("name") == tool_name
+            ),
+            None,
+        )
+        answer = tool_answer(tool_name, prompt_text, max_tokens=payload["max_tokens"], schema=schema)
     else:
         answer = text_answer(
             prompt_text,

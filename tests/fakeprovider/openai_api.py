@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 
 from . import anthropic_api
-from .answers import Answer, text_answer, tool_answer, wants_tool
+from .answers import Answer, schema_of_tool, structured_text, text_answer, tool_answer, wants_tool
 from .caching import CHARS_PER_TOKEN, estimate_tokens
 from .delivery import EXCHANGE_KEY, send_event_stream
 from .records import UsageRecord
@@ -230,13 +230,23 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     max_tokens = payload.get("max_completion_tokens") or payload.get("max_tokens")
     tool_name = chosen_tool(payload, prompt_text, after_tool_result=after_tool_result)
     if tool_name is not None:
-        answer = tool_answer(tool_name, prompt_text, max_tokens=max_tokens)
+        answer = tool_answer(
+            tool_name,
+            prompt_text,
+            max_tokens=max_tokens,
+            schema=schema_of_tool(
+                [tool.get("function") for tool in payload["tools"] if isinstance(tool, dict)],
+                tool_name,
+                key="parameters",
+            ),
+        )
     else:
         stop = payload.get("stop")
+        structured = structured_text(payload.get("response_format"), prompt_text)
         answer = text_answer(
             prompt_text,
-            filler_words=exchange.filler_words,
-            answer_text=exchange.answer_text,
+            filler_words=0 if structured else exchange.filler_words,
+            answer_text=exchange.answer_text if exchange.answer_text is not None else structured,
             max_tokens=max_tokens,
             stop_sequences=[stop] if isinstance(stop, str) else list(stop or ()),
         )

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .answers import Answer, text_answer, tool_answer, wants_tool
+from .answers import Answer, structured_text, text_answer, tool_answer, wants_tool
 from .caching import CHARS_PER_TOKEN
 from .delivery import EXCHANGE_KEY, send_event_stream
 from .openai_api import bearer_api_key, message_text
@@ -39,9 +39,12 @@ def last_user_text(items: list) -> tuple[str, bool]:
 def chosen_function(payload: dict, prompt_text: str, *, after_output: bool) -> str | None:
     names = [tool.get("name") for tool in payload.get("tools") or () if isinstance(tool, dict)]
     names = [name for name in names if name]
-    if not names or payload.get("tool_choice") == "none" or after_output:
+    tool_choice = payload.get("tool_choice")
+    if not names or tool_choice == "none" or after_output:
         return None
-    if payload.get("tool_choice") == "required" or wants_tool(prompt_text):
+    if isinstance(tool_choice, dict) and tool_choice.get("name") in names:
+        return tool_choice["name"]
+    if tool_choice == "required" or wants_tool(prompt_text):
         return names[0]
     return None
 
@@ -158,10 +161,22 @@ async def responses(request: web.Request) -> web.StreamResponse:
     max_tokens = payload.get("max_output_tokens")
     tool_name = chosen_function(payload, prompt_text, after_output=after_output)
     if tool_name is not None:
-        answer = tool_answer(tool_name, prompt_text, max_tokens=max_tokens)
+        schema = next(
+            (
+                tool.get("parameters")
+                for tool in payload["tools"]
+                if isinstance(tool, dict) and tool.get("name") == tool_name
+            ),
+            None,
+        )
+        answer = tool_answer(tool_name, prompt_text, max_tokens=max_tokens, schema=schema)
     else:
+        structured = structured_text((payload.get("text") or {}).get("format"), prompt_text)
         answer = text_answer(
-            prompt_text, filler_words=exchange.filler_words, answer_text=exchange.answer_text, max_tokens=max_tokens
+            prompt_text,
+            filler_words=0 if structured else exchange.filler_words,
+            answer_text=exchange.answer_text if exchange.answer_text is not None else structured,
+            max_tokens=max_tokens,
         )
     prompt = orjson.dumps([payload.get("tools") or [], payload.get("instructions") or "", items])
     prompt_tokens = len(prompt) // CHARS_PER_TOKEN + 1
