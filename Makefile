@@ -9,7 +9,7 @@ PORT ?= 8000
 BROWSER_TESTS := tests/browser
 CLIENT_TESTS := tests/clients
 
-.PHONY: install browser-tools test-tools run serve worker test lock bench
+.PHONY: install browser-tools test-tools run serve worker test lock clients-lock bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,15 @@ $(CLIENT_TESTS)/node_modules/.package-lock.json: $(CLIENT_TESTS)/package-lock.js
 	cd $(CLIENT_TESTS) && npm ci --no-audit --no-fund
 	touch $@
 
-test-tools: browser-tools $(CLIENT_TESTS)/node_modules/.package-lock.json
+# The Python frameworks tests/clients drives (LangChain, LlamaIndex, anthropic) in their own virtualenv,
+# as in a user's application: LlamaIndex pins openai<3, Optera's own openai is newer.
+CLIENT_VENV := var/clients
+$(CLIENT_VENV)/.installed: $(CLIENT_TESTS)/requirements.txt
+	test -x $(CLIENT_VENV)/bin/python || $(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $<
+	touch $@
+
+test-tools: browser-tools $(CLIENT_TESTS)/node_modules/.package-lock.json $(CLIENT_VENV)/.installed
 
 # Migrate, print a demo workspace and key, then run the ASGI server and the Celery worker (with beat) together.
 run: install
@@ -50,6 +58,11 @@ test: install test-tools
 lock:
 	test -x var/pip-tools/bin/pip-compile || ($(PYTHON) -m venv var/pip-tools && var/pip-tools/bin/pip install --quiet pip-tools)
 	var/pip-tools/bin/pip-compile --quiet --generate-hashes --strip-extras -o requirements.txt requirements.in
+
+clients-lock:
+	test -x var/pip-tools/bin/pip-compile || ($(PYTHON) -m venv var/pip-tools && var/pip-tools/bin/pip install --quiet pip-tools)
+	var/pip-tools/bin/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras \
+		-o $(CLIENT_TESTS)/requirements.txt $(CLIENT_TESTS)/requirements.in
 
 bench: install
 	$(BIN)/python bench/proxy_overhead.py

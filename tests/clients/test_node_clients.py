@@ -4,34 +4,18 @@ The packages are pinned in tests/clients/package-lock.json and installed by `mak
 """
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from analytics.models import RequestLog
-from tests.conftest import PROVIDER_KEY_CANARY, wait_for
+from tests.clients.runner import NODE, run_client
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-CLIENTS = Path(__file__).parent
 
 
 def run(scenario, optera_server, tenants, *, question=None):
-    assert (CLIENTS / "node_modules").is_dir(), "run `make test-tools` (npm ci in tests/clients)"
-    environment = {
-        **os.environ,
-        "OPTERA_BASE_URL": optera_server.v1,
-        "OPTERA_API_KEY": tenants.owner.api_key,
-        "OPTERA_PROVIDER_KEY": PROVIDER_KEY_CANARY,
-    }
-    if question is not None:
-        environment["OPTERA_QUESTION"] = question
-    finished = subprocess.run(
-        ["node", "node_clients.mjs", scenario], cwd=CLIENTS, env=environment, capture_output=True, text=True, timeout=60
-    )
-    assert finished.returncode == 0, finished.stderr
-    return json.loads(finished.stdout)
+    return run_client(NODE, scenario, optera_server, tenants, question=question)
 
 
 def test_openai_node_chat_streams_with_usage_and_claude(optera_server, tenants, fake):

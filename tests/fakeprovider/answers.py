@@ -15,6 +15,9 @@ WORD_PIECE = re.compile(r"\s*\S+")
 # Tool-call arguments stream in fragments this long, each counted as one output token.
 ARGUMENT_FRAGMENT_CHARS = 4
 TOOL_TRIGGER = "use the tool"
+TOOL_WORD = re.compile(r"[a-z]+")
+CAMEL_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")
+QUOTED_KEY = re.compile(r"['\"]([A-Za-z_][A-Za-z0-9_]{0,40})['\"]")
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,10 @@ def split_into_pieces(text: str) -> list[str]:
 def tool_answer(tool_name: str, prompt_text: str, *, max_tokens: int | None = None, schema=None) -> Answer:
     """Return a call of `tool_name`, cut at max_tokens.
 
-    Its arguments are valid under the tool's `schema` when it has properties, else {"query": prompt_text}.
+    Its arguments are valid under the tool's `schema` when it lists properties, else {"query": prompt_text}.
     """
-    valid = instance_of(schema, prompt_text) if isinstance(schema, dict) and schema.get("properties") else None
+    # A schema that names its properties (even none) is followed; a free-form object gets {"query": ...}.
+    valid = instance_of(schema, prompt_text) if isinstance(schema, dict) and "properties" in schema else None
     arguments = orjson.dumps(valid if valid is not None else {"query": prompt_text}).decode()
     pieces = [
         arguments[start : start + ARGUMENT_FRAGMENT_CHARS]
@@ -112,10 +116,31 @@ def structured_text(text_format, prompt_text: str) -> str | None:
         schema = (text_format.get("json_schema") or {}).get("schema") or text_format.get("schema") or {}
         return orjson.dumps(instance_of(schema, prompt_text)).decode()
     if text_format.get("type") == "json_object":
-        return orjson.dumps({"answer": "Echo: " + prompt_text}).decode()
+        # As a model would, an object with the keys the prompt asks for by name ('setup' and 'punchline').
+        asked = QUOTED_KEY.findall(prompt_text)
+        return orjson.dumps(
+            {key: f"Echo: {prompt_text}" for key in asked} or {"answer": "Echo: " + prompt_text}
+        ).decode()
     return None
 
 
-def wants_tool(prompt_text: str) -> bool:
-    """Return True when the prompt asks for a tool in so many words."""
-    return TOOL_TRIGGER in prompt_text.lower()
+def relevant_tool(tools, prompt_text: str) -> str | None:
+    """Return the name of the tool (dicts with a name and maybe a description) the prompt calls for, or None."""
+    named = [tool for tool in tools or () if isinstance(tool, dict) and tool.get("name")]
+    for tool in named:
+        if wants_tool(prompt_text, f"{tool['name']} {tool.get('description') or ''}"):
+            return tool["name"]
+    return None
+
+
+def wants_tool(prompt_text: str, tool_words: str = "") -> bool:
+    """Return True when the prompt asks for a tool in so many words, or names what a tool is for.
+
+    `tool_words` are the tool's name and description: "get_weather" is called for "What is the
+    weather in Paris?", as a model would, while "Say hello" with the same tool gets text.
+    """
+    lowered = prompt_text.lower()
+    if TOOL_TRIGGER in lowered:
+        return True
+    named = {word for word in TOOL_WORD.findall(CAMEL_HUMP.sub(" ", tool_words).lower()) if len(word) >= 5}
+    return bool(named & set(TOOL_WORD.findall(lowered)))

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .answers import Answer, text_answer, tool_answer, wants_tool
+from .answers import Answer, relevant_tool, schema_of_tool, text_answer, tool_answer
 from .caching import CacheBilling, PromptSegment, estimate_tokens
 from .delivery import EXCHANGE_KEY, send_event_stream
 from .records import UsageRecord
@@ -106,9 +106,9 @@ def chosen_tool(payload: dict, prompt_text: str, *, after_tool_result: bool) -> 
     if choice_type == "any":
         return names[0]
     # A tool result is the model's cue to answer, which keeps agent loops in tests finite.
-    if not after_tool_result and wants_tool(prompt_text):
-        return names[0]
-    return None
+    if after_tool_result:
+        return None
+    return relevant_tool(payload.get("tools"), prompt_text)
 
 
 @dataclass(frozen=True)
@@ -255,14 +255,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     prompt_text, after_tool_result = last_turn(payload["messages"])
     tool_name = chosen_tool(payload, prompt_text, after_tool_result=after_tool_result)
     if tool_name is not None:
-        schema = next(
-            (
-                tool.get("input_schema")
-                for tool in payload["tools"]
-                if isinstance(tool, dict) and tool.get("name") == tool_name
-            ),
-            None,
-        )
+        schema = schema_of_tool(payload["tools"], tool_name, key="input_schema")
         answer = tool_answer(tool_name, prompt_text, max_tokens=payload["max_tokens"], schema=schema)
     else:
         answer = text_answer(

@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 
 from . import anthropic_api
-from .answers import Answer, schema_of_tool, structured_text, text_answer, tool_answer, wants_tool
+from .answers import Answer, relevant_tool, schema_of_tool, structured_text, text_answer, tool_answer
 from .caching import CHARS_PER_TOKEN, estimate_tokens
 from .delivery import EXCHANGE_KEY, send_event_stream
 from .records import UsageRecord
@@ -84,9 +84,9 @@ def chosen_tool(payload: dict, prompt_text: str, *, after_tool_result: bool) -> 
     if tool_choice == "required":
         return names[0]
     # A tool result is the model's cue to answer, which keeps agent loops in tests finite.
-    if not after_tool_result and wants_tool(prompt_text):
-        return names[0]
-    return None
+    if after_tool_result:
+        return None
+    return relevant_tool([tool.get("function") for tool in payload["tools"] if isinstance(tool, dict)], prompt_text)
 
 
 @dataclass(frozen=True)

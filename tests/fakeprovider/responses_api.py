@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .answers import Answer, structured_text, text_answer, tool_answer, wants_tool
+from .answers import Answer, relevant_tool, schema_of_tool, structured_text, text_answer, tool_answer
 from .caching import CHARS_PER_TOKEN
 from .delivery import EXCHANGE_KEY, send_event_stream
 from .openai_api import bearer_api_key, message_text
@@ -44,9 +44,9 @@ def chosen_function(payload: dict, prompt_text: str, *, after_output: bool) -> s
         return None
     if isinstance(tool_choice, dict) and tool_choice.get("name") in names:
         return tool_choice["name"]
-    if tool_choice == "required" or wants_tool(prompt_text):
+    if tool_choice == "required":
         return names[0]
-    return None
+    return relevant_tool(payload.get("tools"), prompt_text)
 
 
 def output_item(answer: Answer, *, item_id: str, call_id: str) -> dict:
@@ -161,14 +161,7 @@ async def responses(request: web.Request) -> web.StreamResponse:
     max_tokens = payload.get("max_output_tokens")
     tool_name = chosen_function(payload, prompt_text, after_output=after_output)
     if tool_name is not None:
-        schema = next(
-            (
-                tool.get("parameters")
-                for tool in payload["tools"]
-                if isinstance(tool, dict) and tool.get("name") == tool_name
-            ),
-            None,
-        )
+        schema = schema_of_tool(payload["tools"], tool_name, key="parameters")
         answer = tool_answer(tool_name, prompt_text, max_tokens=max_tokens, schema=schema)
     else:
         structured = structured_text((payload.get("text") or {}).get("format"), prompt_text)

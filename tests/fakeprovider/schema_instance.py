@@ -3,14 +3,16 @@
 Clients' own tests (LangChain's standard suite, the AI SDK's structured output) call a tool with
 arguments validated against its schema, or ask for JSON matching a `json_schema`; an echo would
 fail them for the fake's sake, not Optera's. Strings carry the prompt's text so answers stay
-traceable; numbers are the smallest allowed; arrays hold one item.
+traceable; a number is the first the prompt names (else the smallest allowed); arrays hold one item.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MAX_DEPTH = 12
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def instance_of(schema: Any, text: str, *, root: Any = None, depth: int = 0) -> Any:
@@ -41,14 +43,28 @@ def instance_of(schema: Any, text: str, *, root: Any = None, depth: int = 0) -> 
         count = max(int(schema.get("minItems", 1)), 1)
         return [instance_of(schema.get("items", {}), text, root=root, depth=depth + 1) for _ in range(count)]
     if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
-        value = max(int(low) + (1 if "exclusiveMinimum" in schema else 0), 1 if "minimum" not in schema else int(low))
-        return value if kind == "integer" else float(value)
+        return _number(schema, text, integer=kind == "integer")
     if kind == "boolean":
         return True
     if kind == "null":
         return None
     return _bounded_text(schema, text)
+
+
+def _number(schema: dict, text: str, *, integer: bool):
+    """Return the first number in `text` that the schema allows, else the smallest it allows (at least 1)."""
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    for match in NUMBER.findall(text):
+        value = float(match)
+        if integer and not value.is_integer():
+            continue
+        if (low is None or value > low or (value == low and "minimum" in schema)) and (
+            high is None or value < high or (value == high and "maximum" in schema)
+        ):
+            return int(value) if integer else value
+    smallest = 1 if low is None else int(low) + (1 if "exclusiveMinimum" in schema else 0)
+    return smallest if integer else float(smallest)
 
 
 def _bounded_text(schema: dict, text: str) -> str:
