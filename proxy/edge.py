@@ -8,14 +8,13 @@ import hmac
 
 import orjson
 from django.conf import settings
-from django.db import connection
 
 from optera.health import readiness
 from proxy import request_path
 from proxy.asgi_io import Responder, header_map
 from proxy.db import in_db_thread
 from proxy.runtime import ProxyRuntime
-from proxy.warm_up import WarmUp
+from proxy.warm_up import WarmUp, read_as_a_request_would
 
 # Worker threads (each with its database connection) opened before the first request.
 WARM_DB_THREADS = 4
@@ -103,7 +102,7 @@ class ProxyApplication:
         threads with their database connections, so the first request finds them in place."""
         try:
             await self.runtime.prices.all()
-            await asyncio.gather(*(in_db_thread(connection.ensure_connection) for _ in range(WARM_DB_THREADS)))
+            await asyncio.gather(*(in_db_thread(read_as_a_request_would) for _ in range(WARM_DB_THREADS)))
         except Exception:  # a database that is away is readiness's to report
             return
         self.runtime.upstream.prepare()
