@@ -64,8 +64,24 @@ def key_record_find(*, public_id):
         .filter(public_id=public_id, revoked_at__isnull=True)
         .first()
     )
-    if api_key is None:
-        return None
+    return None if api_key is None else _key_record(api_key)
+
+
+def key_records_recent(*, since, limit):
+    """Return the KeyRecords of active keys used or created since `since`, most recently used first.
+
+    A starting proxy reads them before it says it is ready, so their first requests find them in memory.
+    """
+    api_keys = (
+        ApiKey.objects.select_related("workspace", "workspace__settings")
+        .filter(revoked_at__isnull=True, workspace__deleted_at__isnull=True)
+        .filter(Q(last_used_at__gte=since) | Q(created_at__gte=since))
+        .order_by(F("last_used_at").desc(nulls_last=True), "-created_at")[:limit]
+    )
+    return [_key_record(api_key) for api_key in api_keys]
+
+
+def _key_record(api_key):
     workspace_settings = workspace_settings_of(workspace=api_key.workspace)
     return KeyRecord(
         api_key_id=api_key.pk,

@@ -52,6 +52,14 @@ def workspace_limits(*, workspace_id):
     )
 
 
+def budgets_of_workspaces(*, workspace_ids):
+    """Return {workspace id: its budgets as a list} for these workspaces (empty lists included), in one query."""
+    budgets = {workspace_id: [] for workspace_id in workspace_ids}
+    for budget in Budget.objects.filter(workspace_id__in=list(budgets)):
+        budgets[budget.workspace_id].append(budget)
+    return budgets
+
+
 def budgets_of(*, workspace_id):
     """Return the workspace's budgets as a list (the proxy keeps it for a few seconds)."""
     return list(Budget.objects.filter(workspace_id=workspace_id))

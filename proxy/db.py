@@ -88,6 +88,10 @@ class LastKnown:
             if value is MISSING:
                 raise
             return value, True
+        self.put(key, value)
+        return value, False
+
+    def put(self, key, value):
+        """Remember `value` for `key` as just read (a warm start reads many at once)."""
         self._fresh.put(key, value)
         self._last.put(key, value)
-        return value, False

@@ -14,7 +14,7 @@ from proxy import request_path
 from proxy.asgi_io import Responder, header_map
 from proxy.db import in_db_thread
 from proxy.runtime import ProxyRuntime
-from proxy.warm_up import WarmUp, read_as_a_request_would
+from proxy.warm_up import WarmUp, read_active_keys_ahead, read_as_a_request_would
 
 # Worker threads (each with its database connection) opened before the first request.
 WARM_DB_THREADS = 4
@@ -98,10 +98,12 @@ class ProxyApplication:
         await responder.send_bytes(200, body, content_type=content_type)
 
     async def _warm_runtime(self):
-        """Before the first "ready": the price table, the upstream connection pool, and the worker
-        threads with their database connections, so the first request finds them in place."""
+        """Before the first "ready": the price table, the keys in recent use with their budgets and
+        plans, the upstream connection pool, and the worker threads with their database connections,
+        so the first request finds them in place."""
         try:
             await self.runtime.prices.all()
+            self.runtime.remember_ahead(*await in_db_thread(read_active_keys_ahead))
             await asyncio.gather(*(in_db_thread(read_as_a_request_would) for _ in range(WARM_DB_THREADS)))
         except Exception:  # a database that is away is readiness's to report
             return

@@ -95,6 +95,15 @@ class ProxyRuntime:
         self._key_use_reported.put(api_key_id, True)
         self.run_in_background(self._enqueue_key_used(api_key_id, timezone.now().isoformat()))
 
+    def remember_ahead(self, records, budgets, limits):
+        """Hold key records, budgets and plan limits read ahead at start (proxy.warm_up.read_active_keys_ahead)."""
+        for record in records:
+            self.keys.remember(record)
+        for workspace_id, workspace_budgets in budgets.items():
+            self.budgets.remember(workspace_id, workspace_budgets)
+        for workspace_id, workspace_limits in limits.items():
+            self.quotas.remember(workspace_id, workspace_limits)
+
     async def _enqueue_key_used(self, api_key_id, used_at):
         from accounts.tasks import api_key_mark_used
 

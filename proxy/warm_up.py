@@ -14,6 +14,8 @@ import time
 from django.conf import settings
 
 WARM_UP_TEXT = "How do I warm up before a run?"
+# Keys read into memory before the process says it is ready (one query for them, one per workspace).
+ACTIVE_KEYS_READ_AHEAD = 200
 logger = logging.getLogger(__name__)
 
 
@@ -86,6 +88,25 @@ def read_as_a_request_would():
     cache_entry_find_similar(
         workspace_id=0, context_hash="warm-up", embedding=[1.0] + [0.0] * (EMBEDDING_DIMENSIONS - 1)
     )
+
+
+def read_active_keys_ahead():
+    """Return (key records, {workspace id: budgets}, {workspace id: plan limits}) of the keys in recent use.
+
+    Keys used or created in the last day, most recent first: after a restart their first requests
+    find the key, the budgets and the plan in memory instead of reading them, as later ones do.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.selectors import key_records_recent
+    from billing.selectors import budgets_of_workspaces, workspace_limits
+
+    records = key_records_recent(since=timezone.now() - timedelta(days=1), limit=ACTIVE_KEYS_READ_AHEAD)
+    workspace_ids = list(dict.fromkeys(record.workspace_id for record in records))
+    limits = {workspace_id: workspace_limits(workspace_id=workspace_id) for workspace_id in workspace_ids}
+    return records, budgets_of_workspaces(workspace_ids=workspace_ids), limits
 
 
 def _connect_to_the_broker(app):

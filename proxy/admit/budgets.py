@@ -29,6 +29,10 @@ class BudgetGate:
         self._background = background
         self._budgets = LastKnown(ttl_seconds=BUDGETS_SECONDS, outage_seconds=settings.OPTERA_KEY_OUTAGE_SECONDS)
 
+    def remember(self, workspace_id, budgets):
+        """Hold a workspace's budgets read ahead (a warm start), as if a request had just read them."""
+        self._budgets.put(workspace_id, budgets)
+
     async def admit(self, ctx, body, ticket):
         """Reserve the request's estimated cost on each budget covering it; raise 429 when a hard one is spent."""
         if ticket is None:

@@ -61,6 +61,10 @@ class KeyCache:
             ttl_seconds=settings.OPTERA_KEY_CACHE_SECONDS, outage_seconds=settings.OPTERA_KEY_OUTAGE_SECONDS
         )
 
+    def remember(self, record):
+        """Hold a key record read ahead (a warm start), as if a request had just read it."""
+        self._records.put(record.public_id, record)
+
     async def authenticate(self, raw_key):
         """Return (KeyRecord, stale) for a valid, active key or raise 401; stale when read from memory in an outage."""
         parts = parse_key(raw_key)

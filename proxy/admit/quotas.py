@@ -71,6 +71,10 @@ class QuotaGate:
         self._background = background
         self._limits = LastKnown(ttl_seconds=LIMITS_SECONDS, outage_seconds=settings.OPTERA_KEY_OUTAGE_SECONDS)
 
+    def remember(self, workspace_id, limits):
+        """Hold a workspace's plan limits read ahead (a warm start), as if a request had just read them."""
+        self._limits.put(workspace_id, limits)
+
     async def admit(self, ctx, body, *, endpoint):
         """Count the request against its plan's monthly quotas; raise 429 quota_exceeded when over.
 

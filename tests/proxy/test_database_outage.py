@@ -5,11 +5,14 @@ database), which the test stops and starts again while clients keep sending requ
 """
 
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
+from django.utils import timezone
 
-from accounts.models import WorkspaceSettings
+from accounts import services
+from accounts.models import ApiKey, WorkspaceSettings
 from tests.conftest import free_port, wait_for
 from tests.private_postgres import PrivatePostgres
 from tests.processes import database_url_of, environment_like_this_one, optera_process
@@ -29,6 +32,10 @@ def test_postgresql_stopped_for_30_seconds_under_traffic(optera_server, tenants,
     browser = Client()
     browser.force_login(tenants.owner.user)
     session = {"sessionid": browser.cookies["sessionid"].value}
+    # A key the process will not have read: not used or made in the last day, so a warm start
+    # does not read it ahead (proxy.warm_up.read_active_keys_ahead).
+    unseen_row, unseen_key = services.api_key_create(workspace=tenants.owner.workspace, name="unseen")
+    ApiKey.objects.filter(pk=unseen_row.pk).update(created_at=timezone.now() - timedelta(days=2))
     database = PrivatePostgres(tmp_path / "pg")
     try:
         connection.ensure_connection()
@@ -51,7 +58,7 @@ def test_postgresql_stopped_for_30_seconds_under_traffic(optera_server, tenants,
                 unknown = httpx.post(
                     f"{server.v1}/chat/completions",
                     json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]},
-                    headers={"Authorization": f"Bearer {tenants.member.api_key}"},
+                    headers={"Authorization": f"Bearer {unseen_key}"},
                     timeout=30,
                 )
                 api = httpx.get(f"{server.url}/api/workspaces", cookies=session, timeout=30)
