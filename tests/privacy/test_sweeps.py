@@ -239,3 +239,13 @@ def test_two_workers_sweeping_at_once_delete_each_row_once(tenants):
         removed = [future.result() for future in [pool.submit(worker), pool.submit(worker)]]
 
     assert sum(removed) == 3000 and not RequestLog.objects.exists()
+
+
+def test_beat_runs_every_sweep_through_a_registered_task():
+    from optera.celery import app
+    from optera.sweeps import SWEEPS
+
+    app.loader.import_default_modules()
+    scheduled = {entry["args"][0] for entry in app.conf.beat_schedule.values() if entry["task"] == "optera.tasks.sweep"}
+    assert scheduled == {sweep.name for sweep in SWEEPS}
+    assert all(entry["task"] in app.tasks for entry in app.conf.beat_schedule.values())
