@@ -186,10 +186,10 @@ def validate_changes(changes: Mapping[str, Any], *, workspace=None) -> dict[str,
         except ValidationError as error:
             raise InvalidOption(f"{option.name}: {' '.join(error.messages)}") from None
         validated[option.field] = checked
-    if workspace is not None and validated.get("retention_days", 0) > longest_retention_days(workspace):
-        raise InvalidOption(
-            f"retention_days: at most {longest_retention_days(workspace)} days on this workspace's plan"
-        )
+    if workspace is not None and "retention_days" in validated:
+        longest = longest_retention_days(workspace)
+        if validated["retention_days"] > longest:
+            raise InvalidOption(f"retention_days: at most {longest} days on this workspace's plan")
     return validated
 
 

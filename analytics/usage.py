@@ -39,7 +39,7 @@ def workspace_usage(*, workspace_id, since, retention_days, now=None):
         "logs_since": logs_since,
         **{field: sum(group[field] or 0 for group in groups) for field in (*COUNTED, *MONEY)},
         "savings_by_kind": dict(sorted(savings.items())),
-        "cache": _summed(groups, ("cache_status",), ("requests",), order_by=None, key_names=("status",)),
+        "cache": {row["cache_status"]: row["requests"] for row in _summed(groups, ("cache_status",), ("requests",))},
         "by_model": _summed(groups, ("provider", "model_used"), ("requests", *MONEY), order_by="cost_usd"),
         "by_day": _summed(groups, ("day",), ("requests", *MONEY), order_by="day"),
     }
@@ -88,16 +88,16 @@ def _log_savings_by_kind(*, workspace_id, since):
         return dict(cursor.fetchall())
 
 
-def _summed(groups, keys, fields, *, order_by, key_names=None):
-    """Sum `fields` of `groups` by `keys`; a dict for one field with key_names, else a list of dicts."""
+def _summed(groups, keys, fields, *, order_by=None):
+    """Sum `fields` of `groups` by `keys`: one dict per key, sorted by `order_by` (the day up, else down)."""
     sums = defaultdict(lambda: dict.fromkeys(fields, 0))
     for group in groups:
         summed = sums[tuple(group[key] for key in keys)]
         for field in fields:
             summed[field] += group[field] or 0
-    if key_names is not None:
-        return {key[0]: summed[fields[0]] for key, summed in sums.items()}
     rows = [{**dict(zip(keys, key)), **summed} for key, summed in sums.items()]
+    if order_by is None:
+        return rows
     if order_by == "day":
         return sorted(rows, key=lambda row: row["day"])
     return sorted(rows, key=lambda row: row[order_by], reverse=True)

@@ -423,14 +423,11 @@ def workspace_counters_forget(*, workspace_id):
         api_key_ids=ApiKey.objects.filter(workspace_id=workspace_id).values_list("pk", flat=True),
         budget_ids=Budget.objects.filter(workspace_id=workspace_id).values_list("pk", flat=True),
     )
+    # Alert claims are named after the budget ("budget:<id>:<period>:<threshold>"), so the same prefixes find them.
     by_prefix = functools.reduce(operator.or_, (Q(key__startswith=prefix) for prefix in prefixes))
     deleted, _ = UsageCounter.objects.filter(by_prefix).delete()
-    budget_prefixes = [prefix for prefix in prefixes if prefix.startswith("budget:")]
-    if budget_prefixes:
-        alerts, _ = AlertSent.objects.filter(
-            functools.reduce(operator.or_, (Q(key__startswith=prefix) for prefix in budget_prefixes))
-        ).delete()
-        deleted += alerts
+    alerts, _ = AlertSent.objects.filter(by_prefix).delete()
+    deleted += alerts
     client = redis_client(BATCH)
     if client is None:
         return deleted
