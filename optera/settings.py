@@ -248,9 +248,9 @@ OPTERA_MAX_BODY_BYTES = envint("OPTERA_MAX_BODY_BYTES", 10 * 1024 * 1024, minimu
 OPTERA_MAX_MESSAGES = envint("OPTERA_MAX_MESSAGES", 2000, minimum=1)
 # Deeper JSON bodies get a 400 (real requests nest a few levels; JSON schemas of tools a dozen or so).
 OPTERA_MAX_JSON_DEPTH = envint("OPTERA_MAX_JSON_DEPTH", 64, minimum=8, maximum=1000)
-# How often an open live feed re-checks its session and membership (and refreshes its watch mark).
 # How long request logs are kept (a workspace may choose less); daily rollups outlive them.
 OPTERA_LOG_RETENTION_DAYS = envint("OPTERA_LOG_RETENTION_DAYS", 30, minimum=1, maximum=3650)
+# How often an open live feed re-checks its session and membership (and refreshes its watch mark).
 OPTERA_FEED_REFRESH_SECONDS = envint("OPTERA_FEED_REFRESH_SECONDS", 20, minimum=1, maximum=50)
 OPTERA_KEY_CACHE_SECONDS = envint("OPTERA_KEY_CACHE_SECONDS", 5, minimum=0, maximum=5)
 # While PostgreSQL is unreachable, keys checked this recently are served from memory (flagged stale).

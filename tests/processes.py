@@ -58,11 +58,21 @@ class OpteraProcess:
 
 
 @contextlib.contextmanager
-def optera_process(environment, port, log_path, *, timeout=60):
-    """Run `uvicorn optera.asgi:application` on `port` until the block ends; wait for /readyz first."""
+def optera_process(environment, port, log_path, *, timeout=60, command=None):
+    """Run `uvicorn optera.asgi:application` (or `command`) on `port` until the block ends; wait for /readyz first."""
+    command = command or [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "optera.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "optera.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            command,
             cwd=REPO,
             env=environment,
             stdout=log,
