@@ -6,12 +6,9 @@ without it. Only the listen ports, the upstream ports and the certificate are sw
 
 import json
 import os
-import re
 import secrets
 import shlex
-import shutil
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -27,15 +24,13 @@ from websockets.sync.client import connect
 
 from analytics.models import RequestLog
 from tests.conftest import PROVIDER_KEY_CANARY, free_port, wait_for
+from tests.deploy.nginx_site import NGINX, running_site
 from tests.fakeprovider import Fault
 from tests.processes import environment_like_this_one, optera_process
 
 REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "deploy/nginx/optera.conf"
 WEB_UNIT = REPO / "deploy/systemd/optera-web@.service"
 METRICS_TOKEN = "nginx-test-metrics-token"
-# Debian's package puts it in /usr/sbin, which a non-root PATH may not list.
-NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 HELLO = [{"role": "user", "content": "hello through nginx"}]
 
 pytestmark = [
@@ -79,78 +74,6 @@ def web_unit_command(port):
     return [sys.executable, "-m", "uvicorn", *(argument.replace("%i", str(port)) for argument in arguments[1:])]
 
 
-def site_for(upstream_ports, http_port, https_port, certificate, key):
-    """The site file with only its ports and certificate replaced; each replacement must happen exactly once."""
-    site = SITE.read_text()
-    replacements = [
-        (
-            r"    server 127\.0\.0\.1:8001;\n    server 127\.0\.0\.1:8002;\n",
-            "".join(f"    server 127.0.0.1:{port};\n" for port in upstream_ports),
-        ),
-        (r"    listen 80;\n    listen \[::\]:80;\n", f"    listen 127.0.0.1:{http_port};\n"),
-        (
-            r"    listen 443 ssl http2;\n    listen \[::\]:443 ssl http2;\n",
-            f"    listen 127.0.0.1:{https_port} ssl http2;\n",
-        ),
-        (r"ssl_certificate     \S+;", f"ssl_certificate     {certificate};"),
-        (r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};"),
-    ]
-    for pattern, replacement in replacements:
-        site, count = re.subn(pattern, replacement, site)
-        assert count == 1, f"deploy/nginx/optera.conf no longer has {pattern!r} once"
-    return site
-
-
-def self_signed_certificate(directory):
-    certificate, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(certificate),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return certificate, key
-
-
-def main_configuration(directory, site_path):
-    temporary = {name: directory / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    for path in temporary.values():
-        path.mkdir()
-    # As root, nginx's workers would run as nobody, who cannot read this test's temporary folder.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""{user}worker_processes 1;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log info;
-events {{ worker_connections 1024; }}
-http {{
-    log_format upstreams '$request_method $uri $status $upstream_addr';
-    access_log {directory}/access.log upstreams;
-    client_body_temp_path {temporary["body"]};
-    proxy_temp_path {temporary["proxy"]};
-    fastcgi_temp_path {temporary["fastcgi"]};
-    uwsgi_temp_path {temporary["uwsgi"]};
-    scgi_temp_path {temporary["scgi"]};
-    include {site_path};
-}}
-"""
-
-
 @pytest.fixture(scope="module")
 def edge_servers(django_db_setup, django_db_blocker, fake_provider, tmp_path_factory):
     """nginx on two free ports in front of two Optera processes run by the systemd unit's command."""
@@ -170,27 +93,17 @@ def edge_servers(django_db_setup, django_db_blocker, fake_provider, tmp_path_fac
             OPTERA_METRICS_TOKEN=METRICS_TOKEN,
             PROMETHEUS_MULTIPROC_DIR=str(metrics_directory),
         )
-    certificate, key = self_signed_certificate(directory)
-    http_port, https_port = free_port(), free_port()
-    site_path = directory / "optera.conf"
-    site_path.write_text(site_for(upstream_ports, http_port, https_port, certificate, key))
-    configuration = directory / "nginx.conf"
-    configuration.write_text(main_configuration(directory, site_path))
-    tested = subprocess.run([NGINX, "-t", "-c", str(configuration)], capture_output=True, text=True)
-    assert tested.returncode == 0, tested.stderr
-
     with ExitStack() as stack:
         for index, port in enumerate(upstream_ports):
             stack.enter_context(
                 optera_process(environment, port, directory / f"web-{index}.log", command=web_unit_command(port))
             )
-        nginx = subprocess.Popen([NGINX, "-c", str(configuration), "-g", "daemon off;"], stderr=subprocess.PIPE)
-        stack.callback(lambda: (nginx.terminate(), nginx.wait(timeout=10)))
+        site = stack.enter_context(running_site(directory, upstream_ports))
         edge = Edge(
-            https=f"https://127.0.0.1:{https_port}",
-            http=f"http://127.0.0.1:{http_port}",
-            certificate=certificate,
-            access_log=directory / "access.log",
+            https=site.https,
+            http=site.http,
+            certificate=site.certificate,
+            access_log=site.access_log,
             upstream_ports=upstream_ports,
         )
         wait_for(lambda: _answers(edge), timeout=10, interval=0.1)
