@@ -120,6 +120,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # requests that can go on without it (known keys, cache misses, buffered logs) are waiting.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
 DATABASES["default"]["TEST"] = {"NAME": envstr("TEST_DATABASE_NAME", "test_optera")}
+# Behind PgBouncer in transaction mode, consecutive transactions may run on different server
+# connections: a server-side cursor declared WITH HOLD (Django's `.iterator()` outside a
+# transaction, as the export streams) would be gone by its next FETCH. Statements are never
+# prepared on the server either way (Django's psycopg default: client-side binding).
+DATABASE_TRANSACTION_POOLING = envbool("DATABASE_TRANSACTION_POOLING", False)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLING
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if REDIS_URL:

@@ -96,6 +96,7 @@ class RunningSite:
     http: str
     certificate: Path
     access_log: Path
+    pid: int
 
 
 @contextlib.contextmanager
@@ -118,6 +119,7 @@ def running_site(directory, upstream_ports):
             http=f"http://127.0.0.1:{http_port}",
             certificate=certificate,
             access_log=directory / "access.log",
+            pid=nginx.pid,
         )
     finally:
         nginx.terminate()
