@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from proxy.account.feed import RequestFeed
 from proxy.account.log_writer import LogWriter
+from proxy.account.loop_lag import LoopLagMonitor
 from proxy.account.metrics import ProxyMetrics
 from proxy.account.prices import PriceBook
 from proxy.admit.budgets import BudgetGate
@@ -69,6 +70,8 @@ class ProxyRuntime:
         self.upstream = UpstreamClient()
         self.prices = PriceBook(self.background)
         self.metrics = ProxyMetrics()
+        self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
+        self.loop_lag.start()
         self.feed = RequestFeed(self.background)
         self.logs = LogWriter(self.background, metrics=self.metrics)
         self.cache = ResponseCache(self.background)
@@ -80,6 +83,7 @@ class ProxyRuntime:
 
     async def close(self):
         """Finish background work, write buffered logs and close the upstream connections."""
+        await self.loop_lag.stop()
         await self.background.drain(timeout=SHUTDOWN_GRACE_SECONDS)
         await self.logs.close()
         await self.upstream.close()

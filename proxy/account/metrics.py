@@ -8,7 +8,15 @@ them: prometheus_client then keeps the values in shared files and /metrics adds 
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 # A client may name any model under a provider prefix ("openai/anything"). A model earns its own
 # label once a provider has answered it successfully, and at most this many do; everything else is
@@ -17,6 +25,7 @@ MAX_MODEL_LABELS = 200
 OTHER_MODEL = "other"
 OVERHEAD_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+LOOP_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class ProxyMetrics:
@@ -55,6 +64,19 @@ class ProxyMetrics:
             registry=self.registry,
         )
 
+        self.loop_lag = Histogram(
+            "optera_event_loop_lag_seconds",
+            "How late the event loop ran a timer that was due (sampled every 0.25 s)",
+            buckets=LOOP_LAG_BUCKETS,
+            registry=self.registry,
+        )
+        # With several processes (PROMETHEUS_MULTIPROC_DIR), the live processes' depths are added up.
+        self.embedder_queue = Gauge(
+            "optera_embedder_queue_depth",
+            "Questions being fingerprinted and embedded for the semantic cache off the event loop, or waiting to be",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
         self.logs_dropped = Counter(
             "optera_request_logs_dropped",
             "Request logs dropped because the buffer filled while PostgreSQL was unreachable",

@@ -75,6 +75,14 @@ class SemanticCache:
 
     async def prepare(self, ctx, cache_plan):
         """Compute the embedding and the keyed fingerprint of the plan's query text."""
+        queue = ctx.runtime.metrics.embedder_queue
+        queue.inc()
+        try:
+            await self._prepare(ctx, cache_plan)
+        finally:
+            queue.dec()
+
+    async def _prepare(self, ctx, cache_plan):
         loop = asyncio.get_running_loop()
         text = cache_plan.query_text
         secret = ctx.key_record.hash_key

@@ -212,7 +212,7 @@ def test_the_grafana_dashboard_is_well_formed():
     panels = board["panels"]
     assert len({panel["id"] for panel in panels}) == len(panels)
     titles = " ".join(panel["title"].lower() for panel in panels)
-    for subject in ("requests", "overhead", "cache", "cost", "saved", "error"):
+    for subject in ("requests", "overhead", "cache", "cost", "saved", "error", "event-loop lag", "embedder queue"):
         assert subject in titles
     for panel in panels:
         if panel["type"] != "row":

@@ -3,6 +3,7 @@
 import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
@@ -146,3 +147,56 @@ def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
     ]
     assert value(samples(outputs[0]), "optera_requests_total", endpoint="embeddings") == 3
     assert value(samples(outputs[1]), "optera_requests_total", endpoint="embeddings") == 6
+
+
+@pytest.mark.asyncio
+async def test_the_event_loop_lag_is_what_a_blocked_loop_made_a_timer_wait():
+    import asyncio
+
+    from proxy.account.loop_lag import SAMPLE_SECONDS, LoopLagMonitor
+
+    metrics = ProxyMetrics()
+    monitor = LoopLagMonitor(metrics.loop_lag)
+    monitor.start()
+    await asyncio.sleep(SAMPLE_SECONDS * 3)
+    time.sleep(0.4)  # holds the loop, as a synchronous call on it would
+    await asyncio.sleep(SAMPLE_SECONDS * 2)
+    await monitor.stop()
+
+    scraped = samples(metrics.render()[0].decode())
+    observed = value(scraped, "optera_event_loop_lag_seconds_count")
+    within_100_ms = value(scraped, "optera_event_loop_lag_seconds_bucket", le="0.1")
+    assert observed >= 4
+    # One sample waited out the blocked loop; the others ran on time.
+    assert observed - within_100_ms == 1
+    assert 0.3 <= value(scraped, "optera_event_loop_lag_seconds_sum") < 0.4 + 0.1 * observed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_live_server_reports_loop_lag_and_an_empty_embedder_queue_after_semantic_misses(
+    openai_client, optera_server
+):
+    for number in range(3):
+        question = [{"role": "user", "content": f"why is the sky blue on day {secrets.token_hex(4)} {number}"}]
+        raw = openai_client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=question)
+        assert raw.headers["x-optera-cache"] == "miss"
+    # While sixteen new questions are embedded at once, scrapes see them queued.
+    depths = []
+
+    def ask(number):
+        question = [{"role": "user", "content": f"how far is star {secrets.token_hex(4)} {number}"}]
+        openai_client.chat.completions.create(model="gpt-4o-mini", messages=question)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        asked = [pool.submit(ask, number) for number in range(16)]
+        while not all(future.done() for future in asked):
+            depths.append(value(samples(scrape(optera_server).text), "optera_embedder_queue_depth"))
+        for future in asked:
+            future.result()
+    assert max(depths) >= 1
+
+    scraped = samples(scrape(optera_server).text)
+    assert value(scraped, "optera_event_loop_lag_seconds_count") > 0
+    # Each question was embedded (the workspace has the semantic cache, the default) and none waits now.
+    assert ("optera_embedder_queue_depth", ()) in scraped
+    assert value(scraped, "optera_embedder_queue_depth") == 0
