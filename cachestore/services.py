@@ -1,6 +1,6 @@
 """Writes of cache entries: store, count hits, expire, forget a workspace."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ def cache_entry_store(
     embedding=None,
     fingerprint=None,
 ):
-    """Store (or refresh) the entry for this key and return its id; a concurrent duplicate is not an error.
+    """Store (or refresh) the entry for this key and return its id; a concurrent duplicate refreshes it.
 
     Raise WorkspaceGone when the workspace was deleted meanwhile (a request still in flight), so the
     caller keeps no copy of the answer anywhere.
@@ -47,16 +47,17 @@ def cache_entry_store(
     )
     if not _workspace_is_live(workspace_id):
         raise WorkspaceGone(workspace_id)
+    entry = CacheEntry(workspace_id=workspace_id, key_hash=key_hash, **values)
     try:
-        with transaction.atomic():
-            entry, _ = CacheEntry.objects.update_or_create(
-                workspace_id=workspace_id, key_hash=key_hash, defaults=values
-            )
-            return entry.pk
+        # One INSERT ... ON CONFLICT DO UPDATE (in bulk_create's transaction), where update_or_create
+        # also took a locking read and a savepoint around the insert: a concurrent duplicate simply
+        # refreshes the same row.
+        (stored,) = CacheEntry.objects.bulk_create(
+            [entry], update_conflicts=True, unique_fields=["workspace", "key_hash"], update_fields=list(values)
+        )
     except IntegrityError:
-        if not _workspace_is_live(workspace_id):
-            raise WorkspaceGone(workspace_id) from None  # purged between the check and the insert
-        return None  # another process stored the same answer first
+        raise WorkspaceGone(workspace_id) from None  # purged between the check and the insert
+    return stored.pk
 
 
 class WorkspaceGone(Exception):

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import openai
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import WorkspaceSettings
@@ -216,3 +218,30 @@ def test_embeddings_are_cached_per_workspace(openai_client, optera_server, tenan
         ]
         == "miss"
     )
+
+
+def test_storing_a_key_again_refreshes_its_one_row_and_keeps_its_hits(tenants):
+    def store(answer):
+        return services.cache_entry_store(
+            workspace_id=tenants.owner.workspace.pk,
+            kind="chat",
+            key_hash="same-key",
+            context_hash="",
+            model="gpt-4o-mini",
+            provider="openai",
+            response={"answer": answer},
+            usage={},
+            cost_usd=0,
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+
+    first = store("first")
+    services.cache_entries_record_hits(hits={first: 3})
+    with CaptureQueriesContext(connection) as queries:
+        second = store("second")
+    # The workspace check and one INSERT ... ON CONFLICT DO UPDATE: no locking read, no savepoint.
+    statements = [query["sql"].split(" ", 1)[0] for query in queries]
+    assert statements == ["SELECT", "BEGIN", "INSERT", "COMMIT"] and "ON CONFLICT" in queries[2]["sql"]
+    entry = CacheEntry.objects.get()
+    assert second == first == entry.pk
+    assert entry.response == {"answer": "second"} and entry.hit_count == 3
