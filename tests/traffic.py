@@ -65,3 +65,22 @@ class Traffic:
                     answer = (type(error).__name__, None)
                 self.answers.append((self.phase, *answer))
                 time.sleep(PAUSE_SECONDS)
+
+
+def stream_two_events_and_hang_up(v1_url, api_key, *, verify=True):
+    """Ask for a streamed chat completion, read two events and close the connection; return when it was closed."""
+    with (
+        httpx.Client(verify=verify, timeout=10) as client,
+        client.stream(
+            "POST",
+            f"{v1_url}/chat/completions",
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}], "stream": True},
+            headers={"Authorization": f"Bearer {api_key}", "X-Provider-Key": PROVIDER_KEY_CANARY},
+        ) as response,
+    ):
+        received = 0
+        for line in response.iter_lines():
+            received += line.startswith("data:")
+            if received == 2:
+                break
+    return time.monotonic()

@@ -10,7 +10,6 @@ import secrets
 import shlex
 import ssl
 import sys
-import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from tests.conftest import PROVIDER_KEY_CANARY, free_port, wait_for
 from tests.deploy.nginx_site import NGINX, running_site
 from tests.fakeprovider import Fault
 from tests.processes import environment_like_this_one, optera_process
+from tests.traffic import stream_two_events_and_hang_up
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_UNIT = REPO / "deploy/systemd/optera-web@.service"
@@ -220,31 +220,10 @@ def test_a_body_over_the_limit_gets_the_api_s_own_413(edge, tenants):
 
 def test_a_client_that_hangs_up_through_nginx_cancels_the_upstream(edge, tenants, fake):
     fake.enqueue(Fault(path="/v1/chat/completions", chunk_delay=0.2, filler_words=200))
-    closed_at = {}
-
-    def read_two_chunks_and_hang_up():
-        with (
-            httpx.Client(verify=edge.tls(), timeout=10) as client,
-            client.stream(
-                "POST",
-                f"{edge.https}/v1/chat/completions",
-                json={"model": "gpt-4o", "messages": HELLO, "stream": True},
-                headers={"Authorization": f"Bearer {tenants.owner.api_key}", "X-Provider-Key": PROVIDER_KEY_CANARY},
-            ) as response,
-        ):
-            received = 0
-            for line in response.iter_lines():
-                received += line.startswith("data:")
-                if received == 2:
-                    break
-        closed_at["time"] = time.monotonic()
-
-    reader = threading.Thread(target=read_two_chunks_and_hang_up)
-    reader.start()
-    reader.join(15)
+    closed_at = stream_two_events_and_hang_up(f"{edge.https}/v1", tenants.owner.api_key, verify=edge.tls())
     disconnect = fake.wait_for_disconnect(timeout=5)
     # nginx notices at its next write to the client (the next event, 0.2 s later), then Optera within a second.
-    assert disconnect.noticed_at - closed_at["time"] <= 2.0
+    assert disconnect.noticed_at - closed_at <= 2.0
     log = wait_for(lambda: RequestLog.objects.filter(error_type="client_disconnected").first())
     assert log.status_code == 499
     assert len(fake.requests) == 1

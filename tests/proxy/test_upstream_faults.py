@@ -2,10 +2,8 @@
 
 import asyncio
 import socket
-import threading
 import time
 
-import httpx
 import openai
 import pytest
 
@@ -15,6 +13,7 @@ from proxy.forward.upstream import UpstreamClient
 from proxy.providers.base import UpstreamRequest
 from tests.conftest import PROVIDER_KEY_CANARY, wait_for
 from tests.fakeprovider import Fault
+from tests.traffic import stream_two_events_and_hang_up
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 HELLO = [{"role": "user", "content": "hello"}]
@@ -148,30 +147,9 @@ def test_fallback_model_answers_when_the_primary_fails(optera_server, tenants, f
 
 def test_client_disconnect_closes_upstream_within_one_second(optera_server, tenants, fake):
     fake.enqueue(Fault(path="/v1/chat/completions", chunk_delay=0.2, filler_words=200))
-    closed_at = {}
-
-    def read_two_chunks_and_hang_up():
-        with httpx.stream(
-            "POST",
-            f"{optera_server.v1}/chat/completions",
-            json={"model": "gpt-4o", "messages": HELLO, "stream": True},
-            headers={"Authorization": f"Bearer {tenants.owner.api_key}", "X-Provider-Key": PROVIDER_KEY_CANARY},
-            timeout=10,
-        ) as response:
-            lines = response.iter_lines()
-            received = 0
-            for line in lines:
-                if line.startswith("data:"):
-                    received += 1
-                if received == 2:
-                    break
-        closed_at["time"] = time.monotonic()
-
-    worker = threading.Thread(target=read_two_chunks_and_hang_up)
-    worker.start()
-    worker.join(15)
+    closed_at = stream_two_events_and_hang_up(optera_server.v1, tenants.owner.api_key)
     disconnect = fake.wait_for_disconnect(timeout=5)
-    assert disconnect.noticed_at - closed_at["time"] <= 1.0
+    assert disconnect.noticed_at - closed_at <= 1.0
     log = wait_for(lambda: RequestLog.objects.filter(error_type="client_disconnected").first())
     assert log.status_code == 499 and log.prompt_tokens > 0 and log.usage_estimated
 
