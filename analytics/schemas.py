@@ -18,7 +18,8 @@ class UsageQuery(Schema):
         None, description="add `groups`: spend by end user, tag, session, key (its preview) or model, by cost"
     )
     limit: int = Field(100, ge=1, le=1000, description="groups per page")
-    offset: int = Field(0, ge=0, description="groups to skip")
+    # Bounded so that a huge offset is a 400, not a number PostgreSQL cannot hold (bigint).
+    offset: int = Field(0, ge=0, le=1_000_000_000, description="groups to skip")
     format: Literal["json", "csv"] = Field("json", description="csv: the groups as CSV (needs group_by)")
 
 
