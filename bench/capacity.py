@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from process_metrics import tree_cpu  # noqa: E402
 
 from tests.deploy.nginx_site import running_site  # noqa: E402
 from tests.private_postgres import PrivatePostgres  # noqa: E402
+from tests.processes import optera_process  # noqa: E402
 
 REDIS_DATABASE = 9
 CONCURRENCY = 8
@@ -126,7 +126,7 @@ def measure_kinds(counters, url, keys, requests):
     ]
     rows = []
     for name, key, bodies in kinds:
-        headers = {"Authorization": f"Bearer {key}", "X-Provider-Key": "sk-bench", "Content-Type": "application/json"}
+        headers = proxy_headers(key)
         # Warm this kind's path (and store the repeated question, so the measured ones are hits).
         asyncio.run(send_all(url, headers, question_bodies(f"warm {name}", 20, repeat="hit" in name), 1))
         time.sleep(SETTLE_SECONDS)
@@ -146,44 +146,37 @@ def optera_processes(environment, count, *, behind_nginx, directory):
         if not behind_nginx:
             port = bench.free_port()
             workers = ["--workers", str(count)] if count > 1 else []
-            process = start(stack, bench.uvicorn_command("optera.asgi:application", port, *workers), environment)
-            wait_ready(f"http://127.0.0.1:{port}")
-            yield f"http://127.0.0.1:{port}", [process.pid], None
+            command = bench.uvicorn_command("optera.asgi:application", port, *workers)
+            optera = stack.enter_context(web_process(environment, port, command, directory))
+            yield optera.url, [optera.process.pid], None
             return
         ports = [bench.free_port() for _ in range(count)]
-        pids = []
-        for port in ports:
-            # As deploy/systemd/optera-web@.service runs each: trusting nginx's forwarded headers.
-            command = bench.uvicorn_command(
-                "optera.asgi:application", port, "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"
+        # As deploy/systemd/optera-web@.service runs each: trusting nginx's forwarded headers.
+        processes = [
+            stack.enter_context(
+                web_process(
+                    environment,
+                    port,
+                    bench.uvicorn_command(
+                        "optera.asgi:application", port, "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"
+                    ),
+                    directory,
+                )
             )
-            pids.append(start(stack, command, environment).pid)
-        for port in ports:
-            wait_ready(f"http://127.0.0.1:{port}")
-        site_directory = directory / f"nginx-{count}-{time.monotonic_ns()}"
-        site_directory.mkdir()
-        site = stack.enter_context(running_site(site_directory, ports))
+            for port in ports
+        ]
+        site = stack.enter_context(running_site(Path(tempfile.mkdtemp(prefix="nginx-", dir=directory)), ports))
+        pids = [optera.process.pid for optera in processes]
         yield site.https, [*pids, site.pid], ssl.create_default_context(cafile=str(site.certificate))
 
 
-def start(stack, command, environment):
-    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stack.callback(lambda: (process.terminate(), process.wait(timeout=20)))
-    return process
+def web_process(environment, port, command, directory):
+    """An Optera process run by `command`, ready (its /readyz answered 200) until the block ends."""
+    return optera_process(environment, port, directory / f"web-{port}.log", timeout=120, command=command)
 
 
-def wait_ready(url, timeout=120):
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} was not ready in {timeout} s")
+def proxy_headers(key):
+    return {"Authorization": f"Bearer {key}", "X-Provider-Key": "sk-bench", "Content-Type": "application/json"}
 
 
 def measure_workers(environment, keys, requests, directory):
@@ -196,11 +189,7 @@ def measure_workers(environment, keys, requests, directory):
                 tls,
             ):
                 for traffic in ("off", "default"):
-                    headers = {
-                        "Authorization": f"Bearer {keys[traffic]}",
-                        "X-Provider-Key": "sk-bench",
-                        "Content-Type": "application/json",
-                    }
+                    headers = proxy_headers(keys[traffic])
                     endpoint = f"{url}/v1/chat/completions"
                     asyncio.run(send_all(endpoint, headers, question_bodies(f"warm {count}{traffic}", 64), 32, tls))
                     cpu_before = sum(tree_cpu(pid) for pid in pids)

@@ -101,3 +101,14 @@ def _wait_until_ready(process, url, log_path, timeout):
                 return
         time.sleep(0.2)
     raise RuntimeError(f"the Optera process was not ready within {timeout} s:\n{log_path.read_text()[-4000:]}")
+
+
+def deployment_check(environment, *options):
+    """Run `manage.py check --deploy` (plus `options`) in a process of its own with `environment`."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", *options],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port, wait_for
+from tests.processes import deployment_check
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = [
@@ -182,20 +183,12 @@ def test_check_deploy_is_clean_with_the_readme_s_production_variables(tmp_path):
 
     environment = environment_for("postgres://optera@db.example.com:5432/optera", tmp_path)
     environment.update(PRODUCTION_VARIABLES, DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
-    checked = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
+    checked = deployment_check(environment, "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "no issues" in checked.stdout
 
     # Without them, the same check names what is missing.
     bare = environment_for("postgres://optera@db.example.com:5432/optera", tmp_path)
     bare["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
-    unchecked = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"], cwd=REPO, env=bare, capture_output=True, text=True
-    )
+    unchecked = deployment_check(bare)
     assert "security.W004" in unchecked.stderr + unchecked.stdout

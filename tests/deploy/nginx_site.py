@@ -8,9 +8,10 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.conftest import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "deploy/nginx/optera.conf"
@@ -113,7 +114,7 @@ def running_site(directory, upstream_ports):
         raise RuntimeError(f"nginx refuses the site: {tested.stderr}")
     nginx = subprocess.Popen([NGINX, "-c", str(configuration), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
     try:
-        _wait_until_listening(https_port)
+        wait_for(lambda: _listening(https_port), timeout=10)
         yield RunningSite(
             https=f"https://127.0.0.1:{https_port}",
             http=f"http://127.0.0.1:{http_port}",
@@ -126,17 +127,6 @@ def running_site(directory, upstream_ports):
         nginx.wait(timeout=10)
 
 
-def free_port():
+def _listening(port):
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_listening(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nginx does not listen on {port}")
+        return probe.connect_ex(("127.0.0.1", port)) == 0

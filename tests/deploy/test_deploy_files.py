@@ -10,7 +10,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import wait_for
+from tests.processes import deployment_check
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -76,13 +76,7 @@ def test_the_template_s_production_lines_pass_django_s_deployment_checks(tmp_pat
             value = str(secret)
         environment[name] = value
     environment["OPTERA_VAR_DIR"] = str(tmp_path / "var")
-    checked = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
+    checked = deployment_check(environment, "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "no issues" in checked.stdout
 
