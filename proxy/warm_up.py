@@ -7,6 +7,7 @@ same functions a request runs, once, on a throw-away text; /readyz answers 503 "
 has finished. Daphne sends no ASGI lifespan events, so this starts when the application is made.
 """
 
+import gc
 import logging
 import threading
 import time
@@ -43,6 +44,11 @@ class WarmUp:
             self.error = type(error).__name__
             logger.warning("warm-up failed (%s); the first requests will load what it could not", self.error)
         finally:
+            # Everything loaded so far (Django, the models' vocabularies and word lists, the
+            # ORM's compiled queries) lives as long as the process. Left in the collector's
+            # oldest generation, each full collection walked it all: 150-190 ms pauses of the
+            # event loop every few thousand requests, measured, which were the c=32 p99.
+            gc.freeze()
             self.seconds = time.perf_counter() - started
             self._done.set()
             logger.info("warm-up finished in %.1f s", self.seconds)
