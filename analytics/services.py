@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from analytics.models import DailyUsage, RequestLog
 from optera.db.batches import delete_in_batches, delete_past_retention
+from optera.db.copy import insert_by_copy
 
 EXPIRY_BATCH_SIZE = 5000
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def request_logs_store(*, rows):
     """
     try:
         with transaction.atomic():
-            RequestLog.objects.bulk_create(rows, batch_size=500)
+            insert_by_copy(RequestLog, rows)
             _add_to_daily_usage(rows)
         return len(rows)
     except DatabaseError:
