@@ -446,18 +446,20 @@ def test_never_lengthens(prompt):
     assert len(compress_system_prompt(prompt)) <= len(prompt)
 
 
-def test_a_50_kb_prompt_compresses_in_under_20_ms():
+def fifty_kb_prompt():
+    """A 50,000-character system prompt of untidy sections and protected regions (also bench/compression_speed.py's)."""
     sections = [UNTIDY_SUPPORT_PROMPT.replace("Refunds", f"Refunds {number}") for number in range(30)]
     prompt = "\n\n".join(sections + list(PROTECTED_REGIONS.values()) * 4)
-    prompt = (prompt * (50_000 // len(prompt) + 1))[:50_000]
+    return (prompt * (50_000 // len(prompt) + 1))[:50_000]
 
-    compress_system_prompt(prompt)  # warm the regex caches
-    timings = []
-    for _ in range(10):
-        started = time.perf_counter()
-        compress_system_prompt(prompt)
-        timings.append(time.perf_counter() - started)
-    # The fastest run measures the code; slower ones measure whatever else shares the machine.
-    elapsed = min(timings)
 
-    assert elapsed < 0.020, f"{elapsed * 1000:.1f} ms for {len(prompt)} characters"
+def test_a_50_kb_prompt_compresses_without_runaway_backtracking():
+    # The speed target (under 20 ms) is bench/compression_speed.py's to measure; this only guards
+    # against a pattern that backtracks catastrophically, which would take seconds, not milliseconds.
+    prompt = fifty_kb_prompt()
+    started = time.perf_counter()
+    compressed = compress_system_prompt(prompt)
+    elapsed = time.perf_counter() - started
+
+    assert len(compressed) < len(prompt)
+    assert elapsed < 2.0, f"{elapsed * 1000:.0f} ms for {len(prompt)} characters"
