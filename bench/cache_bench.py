@@ -164,26 +164,18 @@ def rebuild_hnsw_index(drop):
 
 
 def search_plan(workspace_id, context_hash, query):
-    """Return the index the proxy's search query uses for these filters, as PostgreSQL plans it."""
+    """Return the index the proxy's search statement uses for these filters, as PostgreSQL plans it."""
     from django.db import connection, transaction
     from django.utils import timezone
-    from pgvector.django import CosineDistance
+    from pgvector import Vector
 
-    from cachestore.models import CacheEntry
+    from cachestore.selectors import SEMANTIC_CANDIDATES, SIMILAR_ENTRIES
 
+    parameters = [Vector._to_db(query), workspace_id, context_hash, timezone.now(), SEMANTIC_CANDIDATES]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        plan = (
-            CacheEntry.objects.filter(
-                workspace_id=workspace_id,
-                context_hash=context_hash,
-                expires_at__gt=timezone.now(),
-                embedding__isnull=False,
-            )
-            .annotate(distance=CosineDistance("embedding", query))
-            .order_by("distance")[:3]
-            .explain()
-        )
+        cursor.execute(f"EXPLAIN {SIMILAR_ENTRIES}", parameters)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
     return next((name for name in ("cache_entry_embedding", "cache_entry_context") if name in plan), "seq scan")
 
 

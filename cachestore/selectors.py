@@ -1,10 +1,11 @@
 """Reads of cache entries. Every query filters on the workspace first."""
 
 import datetime
+import json
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
-from pgvector.django import CosineDistance
+from pgvector import Vector
 
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
 
@@ -47,24 +48,48 @@ def cache_entry_find_exact(*, workspace_id, key_hash, now=None):
     )
 
 
+# The columns a semantic candidate is read with: what the verifier and a served answer need, in
+# the model's field order (Model.from_db takes a partial row's values in that order).
+SIMILAR_FIELDS = tuple(
+    field.attname
+    for field in CacheEntry._meta.concrete_fields
+    if field.attname in {"id", "response", "usage", "cost_usd", "model", "provider", "expires_at", "fingerprint"}
+)
+JSON_FIELDS = ("response", "usage", "fingerprint")
+# Parameters: the query vector, workspace id, context hash, now, limit. Ordered by the distance, so
+# PostgreSQL may walk the HNSW index; or, for a context of few rows, read them by the B-tree.
+SIMILAR_ENTRIES = f"""
+    SELECT {", ".join(SIMILAR_FIELDS)}, embedding <=> %s::vector AS distance
+    FROM {CacheEntry._meta.db_table}
+    WHERE workspace_id = %s AND context_hash = %s AND expires_at > %s AND embedding IS NOT NULL
+    ORDER BY distance
+    LIMIT %s
+"""
+
+
 def cache_entry_find_similar(*, workspace_id, context_hash, embedding, limit=SEMANTIC_CANDIDATES, now=None):
-    """Return up to `limit` live entries with this context, nearest first, as (entry, cosine similarity)."""
+    """Return up to `limit` live entries with this context, nearest first, as (entry, cosine similarity).
+
+    The statement is written out: it runs on every semantic look-up, and building it through the
+    ORM cost more of the process's CPU than the search cost PostgreSQL (issue 18).
+    """
     with transaction.atomic(), connection.cursor() as cursor:
         # pgvector 0.8: keep scanning the HNSW graph until enough rows pass the workspace filter
         # (SET LOCAL lasts until the end of this transaction).
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        entries = list(
-            CacheEntry.objects.filter(
-                workspace_id=workspace_id,
-                context_hash=context_hash,
-                expires_at__gt=now or timezone.now(),
-                embedding__isnull=False,
-            )
-            .annotate(distance=CosineDistance("embedding", embedding))
-            .order_by("distance")
-            .only("id", "response", "usage", "cost_usd", "model", "provider", "expires_at", "fingerprint")[:limit]
-        )
-    return [(entry, 1.0 - float(entry.distance)) for entry in entries]
+        parameters = [Vector._to_db(embedding), workspace_id, context_hash, now or timezone.now(), limit]
+        cursor.execute(SIMILAR_ENTRIES, parameters)
+        rows = cursor.fetchall()
+    return [(_candidate(row[:-1]), 1.0 - float(row[-1])) for row in rows]
+
+
+def _candidate(values):
+    """Return a CacheEntry holding only SIMILAR_FIELDS, its JSON decoded as the ORM would."""
+    entry = CacheEntry.from_db(DEFAULT_DB_ALIAS, SIMILAR_FIELDS, values)
+    for name in JSON_FIELDS:
+        raw = getattr(entry, name)
+        setattr(entry, name, None if raw is None else json.loads(raw))
+    return entry
 
 
 def conversation_summary_find_longest(*, workspace_id, prefix_hashes, now=None):

@@ -1,8 +1,12 @@
 """Writes of cache entries: store, count hits, expire, forget a workspace."""
 
-from django.db import IntegrityError
+import functools
+
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from pgvector import Vector
+from psycopg.types.json import Jsonb
 
 from cachestore import keys
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
@@ -10,6 +14,39 @@ from optera.clients import BATCH, redis_client, redis_delete_matching
 from optera.db.batches import delete_in_batches, delete_past_retention
 
 EXPIRY_BATCH_SIZE = 2000
+
+
+# One statement: the workspace must exist and not be deleted (the SELECT), and a concurrent
+# duplicate refreshes the same row (ON CONFLICT). Written out rather than built by the ORM: it runs
+# once per stored answer, and the ORM's INSERT plus a separate workspace check cost a round trip
+# more and more CPU than PostgreSQL's own work (issue 18).
+STORED_COLUMNS = (
+    "kind",
+    "context_hash",
+    "model",
+    "provider",
+    "response",
+    "usage",
+    "cost_usd",
+    "expires_at",
+    "embedding",
+    "fingerprint",
+    "created_at",
+)
+
+
+@functools.cache
+def _store_entry_statement():
+    from accounts.models import Workspace  # accounts imports this module: read at first use
+
+    return f"""
+        INSERT INTO {CacheEntry._meta.db_table} (workspace_id, key_hash, hit_count, {", ".join(STORED_COLUMNS)})
+        SELECT id, %s, 0, %s, %s, %s, %s, %s, %s, %s, %s, %s::vector, %s, %s
+        FROM {Workspace._meta.db_table} WHERE id = %s AND deleted_at IS NULL
+        ON CONFLICT (workspace_id, key_hash) DO UPDATE
+        SET {", ".join(f"{column} = EXCLUDED.{column}" for column in STORED_COLUMNS)}
+        RETURNING id
+    """
 
 
 def cache_entry_store(
@@ -32,42 +69,38 @@ def cache_entry_store(
     Raise WorkspaceGone when the workspace was deleted meanwhile (a request still in flight), so the
     caller keeps no copy of the answer anywhere.
     """
-    values = dict(
-        kind=kind,
-        context_hash=context_hash,
-        model=model,
-        provider=provider,
-        response=response,
-        usage=usage,
-        cost_usd=cost_usd,
-        expires_at=expires_at,
-        embedding=embedding,
-        fingerprint=fingerprint,
-        created_at=timezone.now(),
-    )
-    if not _workspace_is_live(workspace_id):
-        raise WorkspaceGone(workspace_id)
-    entry = CacheEntry(workspace_id=workspace_id, key_hash=key_hash, **values)
+    values = [
+        key_hash,
+        kind,
+        context_hash,
+        model,
+        provider,
+        Jsonb(response),
+        Jsonb(usage),
+        cost_usd,
+        expires_at,
+        None if embedding is None else Vector._to_db(embedding),
+        None if fingerprint is None else Jsonb(fingerprint),
+        timezone.now(),
+        workspace_id,
+    ]
     try:
-        # One INSERT ... ON CONFLICT DO UPDATE (in bulk_create's transaction), where update_or_create
-        # also took a locking read and a savepoint around the insert: a concurrent duplicate simply
-        # refreshes the same row.
-        (stored,) = CacheEntry.objects.bulk_create(
-            [entry], update_conflicts=True, unique_fields=["workspace", "key_hash"], update_fields=list(values)
-        )
+        # In a transaction, though it is one statement: when the INSERT takes its backend down (a
+        # vector write on a pgvector built for another CPU), the rollback fails too, with no
+        # SQLSTATE, which is how proxy.db tells that from a server shutting down (57P01) and the
+        # semantic cache is switched off instead of the answer being dropped as in an outage.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_store_entry_statement(), values)
+            stored = cursor.fetchone()
     except IntegrityError:
         raise WorkspaceGone(workspace_id) from None  # purged between the check and the insert
-    return stored.pk
+    if stored is None:
+        raise WorkspaceGone(workspace_id)
+    return stored[0]
 
 
 class WorkspaceGone(Exception):
     """The workspace was deleted: nothing more may be cached for it."""
-
-
-def _workspace_is_live(workspace_id):
-    from accounts.models import Workspace
-
-    return Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=True).exists()
 
 
 def cache_entries_record_hits(*, hits):
