@@ -180,9 +180,14 @@ def search_plan(workspace_id, context_hash, query):
 
 
 def search_figures(size, workspace_count, big_tenant, trials, build_after):
+    from django.conf import settings
     from django.db import connection
 
     from accounts import services
+
+    if not settings.EMBEDDED:
+        # It drops and rebuilds the HNSW index and vacuums the table: never on a shared database.
+        raise SystemExit("the search figures run on the embedded database only (unset DATABASE_URL)")
 
     rng = numpy.random.default_rng(7)
     stamp = time.time_ns()

@@ -1,7 +1,6 @@
 """Reads of cache entries. Every query filters on the workspace first."""
 
 import datetime
-import json
 
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
@@ -48,18 +47,17 @@ def cache_entry_find_exact(*, workspace_id, key_hash, now=None):
     )
 
 
-# The columns a semantic candidate is read with: what the verifier and a served answer need, in
+# The fields a semantic candidate is read with: what the verifier and a served answer need, in
 # the model's field order (Model.from_db takes a partial row's values in that order).
 SIMILAR_FIELDS = tuple(
-    field.attname
+    field
     for field in CacheEntry._meta.concrete_fields
     if field.attname in {"id", "response", "usage", "cost_usd", "model", "provider", "expires_at", "fingerprint"}
 )
-JSON_FIELDS = ("response", "usage", "fingerprint")
 # Parameters: the query vector, workspace id, context hash, now, limit. Ordered by the distance, so
 # PostgreSQL may walk the HNSW index; or, for a context of few rows, read them by the B-tree.
 SIMILAR_ENTRIES = f"""
-    SELECT {", ".join(SIMILAR_FIELDS)}, embedding <=> %s::vector AS distance
+    SELECT {", ".join(field.column for field in SIMILAR_FIELDS)}, embedding <=> %s::vector AS distance
     FROM {CacheEntry._meta.db_table}
     WHERE workspace_id = %s AND context_hash = %s AND expires_at > %s AND embedding IS NOT NULL
     ORDER BY distance
@@ -84,12 +82,12 @@ def cache_entry_find_similar(*, workspace_id, context_hash, embedding, limit=SEM
 
 
 def _candidate(values):
-    """Return a CacheEntry holding only SIMILAR_FIELDS, its JSON decoded as the ORM would."""
-    entry = CacheEntry.from_db(DEFAULT_DB_ALIAS, SIMILAR_FIELDS, values)
-    for name in JSON_FIELDS:
-        raw = getattr(entry, name)
-        setattr(entry, name, None if raw is None else json.loads(raw))
-    return entry
+    """Return a CacheEntry holding only SIMILAR_FIELDS, each value converted as the ORM converts it."""
+    converted = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(SIMILAR_FIELDS, values, strict=True)
+    ]
+    return CacheEntry.from_db(DEFAULT_DB_ALIAS, [field.attname for field in SIMILAR_FIELDS], converted)
 
 
 def conversation_summary_find_longest(*, workspace_id, prefix_hashes, now=None):

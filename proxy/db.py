@@ -24,6 +24,8 @@ DATABASE = "database"
 SERVER_GOING_AWAY = {"57P01", "57P02", "57P03"}
 # How long a client is told to wait before retrying while the database is away.
 RETRY_AFTER_SECONDS = 5
+# How long requests wait for a shared read of a key record before the last value read serves.
+READ_TIMEOUT_SECONDS = 5
 
 
 class DatabaseUnavailable(ProxyError):
@@ -76,9 +78,10 @@ class LastKnown:
     one key record at concurrency 32, every `ttl_seconds`, measured as the p99 of that load).
     """
 
-    def __init__(self, *, ttl_seconds, outage_seconds):
+    def __init__(self, *, ttl_seconds, outage_seconds, read_timeout_seconds=READ_TIMEOUT_SECONDS):
         self._fresh = BoundedMemo(ttl_seconds=ttl_seconds)
         self._last = BoundedMemo(ttl_seconds=outage_seconds)
+        self._read_timeout_seconds = read_timeout_seconds
         self._reading = {}
 
     async def get(self, key, function, **kwargs):
@@ -87,18 +90,22 @@ class LastKnown:
         if value is not MISSING:
             return value, False
         reading = self._reading.get(key)
-        if reading is None:
+        if reading is None or reading.get_loop() is not asyncio.get_running_loop():
             reading = asyncio.ensure_future(self._read(key, function, kwargs))
             self._reading[key] = reading
             reading.add_done_callback(lambda done: self._read_finished(key, done))
         try:
-            # Shielded: a waiter that goes away (its client hung up) does not cancel the others' read.
-            return await asyncio.shield(reading), False
-        except DatabaseUnavailable:
+            # Shielded: a waiter that goes away (its client hung up) or stops waiting does not
+            # cancel the others' read. Bounded: a read hung on a half-open connection would
+            # otherwise hold every request of this key, where before it held one thread's.
+            return await asyncio.wait_for(asyncio.shield(reading), self._read_timeout_seconds), False
+        except (DatabaseUnavailable, TimeoutError) as error:
             value = self._last.get(key, MISSING)
-            if value is MISSING:
-                raise
-            return value, True
+            if value is not MISSING:
+                return value, True
+            if isinstance(error, TimeoutError):
+                raise DatabaseUnavailable(mid_statement=False) from error
+            raise
 
     async def _read(self, key, function, kwargs):
         value = await in_db_thread(function, **kwargs)

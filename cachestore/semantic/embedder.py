@@ -26,7 +26,9 @@ TOKENIZER_PATH = Path(__file__).parent / "model" / "tokenizer.json"
 # by a Cast and a Mul that turn the weights back, and ONNX Runtime's basic optimisations fold them
 # into float32 constants (90 MB). Quantized again dynamically, per channel, the MatMuls run on int8
 # (MatMulInteger): half the CPU per query and 23 MB in memory, with embeddings at cosine ≥ 0.99 to
-# the float ones (bench/embedder_choice.py). Folding and quantizing on load would lift a process's
+# the float ones (bench/embedder_choice.py). Weights keep 7 bits (reduce_range): on CPUs without
+# VNNI the int8 kernels can saturate on full-range weights, and the embedder must be the same on
+# every x86-64 CPU. Folding and quantizing on load would lift a process's
 # peak memory by ~70 MB, so the model is written once, by a child process, and every server
 # process loads it as is. The file holds no CPU-specific kernels, so it is safe to share; it is
 # named after the source model, the runtime and the quantization.
@@ -38,10 +40,10 @@ _OPTIMISE_MODEL = (
     "options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC\n"
     "options.optimized_model_filepath = folded\n"
     "ort.InferenceSession(sys.argv[1], sess_options=options, providers=['CPUExecutionProvider'])\n"
-    "quantize_dynamic(folded, sys.argv[2], weight_type=QuantType.QInt8, per_channel=True)\n"
+    "quantize_dynamic(folded, sys.argv[2], weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)\n"
     "os.remove(folded)\n"
 )
-QUANTIZATION = "dynamic-int8-per-channel"
+QUANTIZATION = "dynamic-int8-per-channel-7bit"
 OPTIMISE_TIMEOUT_SECONDS = 120
 logger = logging.getLogger(__name__)
 
@@ -133,6 +135,7 @@ def optimised_model(source: Path, cache_dir: Path) -> Path:
         )
         # Several processes may start at once; each writes its own file and the rename is atomic.
         partial.replace(target)
+        _remove_older_variants(source, target)
         return target
     except (OSError, subprocess.SubprocessError) as error:
         child_said = getattr(error, "stderr", b"") or b""
@@ -144,6 +147,14 @@ def optimised_model(source: Path, cache_dir: Path) -> Path:
             with contextlib.suppress(OSError):
                 leftover.unlink(missing_ok=True)
         return source
+
+
+def _remove_older_variants(source: Path, kept: Path):
+    """Delete models written for an earlier runtime or quantization (90 MB each); loaded copies live on in memory."""
+    for older in kept.parent.glob(f"{source.stem}-*.onnx"):
+        if older != kept:
+            with contextlib.suppress(OSError):
+                older.unlink()
 
 
 @functools.cache

@@ -14,15 +14,16 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 class CountedRead:
     """A read that takes a while, as a query under load does, and counts how often it ran."""
 
-    def __init__(self, *, fails=False):
+    def __init__(self, *, fails=False, seconds=0.05):
         self.calls = 0
         self.fails = fails
+        self.seconds = seconds
         self._lock = threading.Lock()
 
     def __call__(self, *, public_id):
         with self._lock:
             self.calls += 1
-        time.sleep(0.05)
+        time.sleep(self.seconds)
         if self.fails:
             raise DatabaseUnavailable(mid_statement=False)
         return f"record of {public_id}"
@@ -71,3 +72,18 @@ def test_while_the_database_is_away_every_waiter_gets_the_last_value_flagged_sta
     # A key never read has no last value: the outage reaches the request (a 503 upstream of here).
     with pytest.raises(DatabaseUnavailable):
         asyncio.run(known.get("key-9", failing, public_id="key-9"))
+
+
+def test_a_read_that_hangs_serves_the_last_value_once_the_wait_is_over():
+    known = LastKnown(ttl_seconds=0, outage_seconds=600, read_timeout_seconds=0.2)
+    assert asyncio.run(known.get("key-1", CountedRead(), public_id="key-1")) == ("record of key-1", False)
+    hanging = CountedRead(seconds=1.0)
+
+    async def four_requests():
+        return await asyncio.gather(*(known.get("key-1", hanging, public_id="key-1") for _ in range(4)))
+
+    assert asyncio.run(four_requests()) == [("record of key-1", True)] * 4
+    assert hanging.calls == 1
+    # Without a last value the wait ends as an outage (a 503), not a request held for as long as the read.
+    with pytest.raises(DatabaseUnavailable):
+        asyncio.run(known.get("key-9", CountedRead(seconds=1.0), public_id="key-9"))

@@ -84,7 +84,8 @@ class Command(BaseCommand):
         embedder = local_embedder()
         secret = workspace_hash_key(workspace.cache_secret)
         expires_at = timezone.now() + timedelta(hours=1)
-        embeddings = embedder.embed([with_slips_corrected(row["a"]) for row in rows])
+        # One at a time, as the proxy embeds each request: int8 activations are scaled per batch.
+        embeddings = [embedder.embed_one(with_slips_corrected(row["a"])) for row in rows]
         for row, embedding in zip(rows, embeddings):
             body = _request(row["a"])
             services.cache_entry_store(
