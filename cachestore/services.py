@@ -93,7 +93,7 @@ def cache_entry_store(
             cursor.execute(_store_entry_statement(), values)
             stored = cursor.fetchone()
     except IntegrityError:
-        raise WorkspaceGone(workspace_id) from None  # purged between the check and the insert
+        raise WorkspaceGone(workspace_id) from None  # purged while the statement ran
     if stored is None:
         raise WorkspaceGone(workspace_id)
     return stored[0]
