@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from pgvector import Vector
 
@@ -47,17 +47,13 @@ def cache_entry_find_exact(*, workspace_id, key_hash, now=None):
     )
 
 
-# The fields a semantic candidate is read with: what the verifier and a served answer need, in
-# the model's field order (Model.from_db takes a partial row's values in that order).
-SIMILAR_FIELDS = tuple(
-    field
-    for field in CacheEntry._meta.concrete_fields
-    if field.attname in {"id", "response", "usage", "cost_usd", "model", "provider", "expires_at", "fingerprint"}
-)
 # Parameters: the query vector, workspace id, context hash, now, limit. Ordered by the distance, so
-# PostgreSQL may walk the HNSW index; or, for a context of few rows, read them by the B-tree.
+# PostgreSQL may walk the HNSW index; or, for a context of few rows, read them by the B-tree. Read
+# with Model.objects.raw: the candidates hold these columns only (what the verifier and a served
+# answer need), converted as the ORM converts them, and `distance` as an attribute.
 SIMILAR_ENTRIES = f"""
-    SELECT {", ".join(field.column for field in SIMILAR_FIELDS)}, embedding <=> %s::vector AS distance
+    SELECT id, response, usage, cost_usd, model, provider, expires_at, fingerprint,
+        embedding <=> %s::vector AS distance
     FROM {CacheEntry._meta.db_table}
     WHERE workspace_id = %s AND context_hash = %s AND expires_at > %s AND embedding IS NOT NULL
     ORDER BY distance
@@ -69,25 +65,15 @@ def cache_entry_find_similar(*, workspace_id, context_hash, embedding, limit=SEM
     """Return up to `limit` live entries with this context, nearest first, as (entry, cosine similarity).
 
     The statement is written out: it runs on every semantic look-up, and building it through the
-    ORM cost more of the process's CPU than the search cost PostgreSQL (issue 18).
+    ORM's query compiler cost more of the process's CPU than the search cost PostgreSQL (issue 18).
     """
+    parameters = [Vector._to_db(embedding), workspace_id, context_hash, now or timezone.now(), limit]
     with transaction.atomic(), connection.cursor() as cursor:
         # pgvector 0.8: keep scanning the HNSW graph until enough rows pass the workspace filter
         # (SET LOCAL lasts until the end of this transaction).
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        parameters = [Vector._to_db(embedding), workspace_id, context_hash, now or timezone.now(), limit]
-        cursor.execute(SIMILAR_ENTRIES, parameters)
-        rows = cursor.fetchall()
-    return [(_candidate(row[:-1]), 1.0 - float(row[-1])) for row in rows]
-
-
-def _candidate(values):
-    """Return a CacheEntry holding only SIMILAR_FIELDS, each value converted as the ORM converts it."""
-    converted = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(SIMILAR_FIELDS, values, strict=True)
-    ]
-    return CacheEntry.from_db(DEFAULT_DB_ALIAS, [field.attname for field in SIMILAR_FIELDS], converted)
+        entries = list(CacheEntry.objects.raw(SIMILAR_ENTRIES, parameters))
+    return [(entry, 1.0 - float(entry.distance)) for entry in entries]
 
 
 def conversation_summary_find_longest(*, workspace_id, prefix_hashes, now=None):

@@ -5,8 +5,6 @@ import functools
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from pgvector import Vector
-from psycopg.types.json import Jsonb
 
 from cachestore import keys
 from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
@@ -33,15 +31,18 @@ STORED_COLUMNS = (
     "fingerprint",
     "created_at",
 )
+# A SELECT list's values are not typed by the INSERT's columns: the vector's text needs its cast.
+STORED_CASTS = {"embedding": "::vector"}
 
 
 @functools.cache
 def _store_entry_statement():
     from accounts.models import Workspace  # accounts imports this module: read at first use
 
+    placeholders = ", ".join(f"%s{STORED_CASTS.get(column, '')}" for column in STORED_COLUMNS)
     return f"""
         INSERT INTO {CacheEntry._meta.db_table} (workspace_id, key_hash, hit_count, {", ".join(STORED_COLUMNS)})
-        SELECT id, %s, 0, %s, %s, %s, %s, %s, %s, %s, %s, %s::vector, %s, %s
+        SELECT id, %s, 0, {placeholders}
         FROM {Workspace._meta.db_table} WHERE id = %s AND deleted_at IS NULL
         ON CONFLICT (workspace_id, key_hash) DO UPDATE
         SET {", ".join(f"{column} = EXCLUDED.{column}" for column in STORED_COLUMNS)}
@@ -69,20 +70,23 @@ def cache_entry_store(
     Raise WorkspaceGone when the workspace was deleted meanwhile (a request still in flight), so the
     caller keeps no copy of the answer anywhere.
     """
-    values = [
-        key_hash,
-        kind,
-        context_hash,
-        model,
-        provider,
-        Jsonb(response),
-        Jsonb(usage),
-        cost_usd,
-        expires_at,
-        None if embedding is None else Vector._to_db(embedding),
-        None if fingerprint is None else Jsonb(fingerprint),
-        timezone.now(),
-        workspace_id,
+    stored_values = {
+        "kind": kind,
+        "context_hash": context_hash,
+        "model": model,
+        "provider": provider,
+        "response": response,
+        "usage": usage,
+        "cost_usd": cost_usd,
+        "expires_at": expires_at,
+        "embedding": embedding,
+        "fingerprint": fingerprint,
+        "created_at": timezone.now(),
+    }
+    # Each value prepared by its model field, as the ORM's INSERT would (JSON, the vector's text).
+    prepared = [
+        CacheEntry._meta.get_field(column).get_db_prep_save(stored_values[column], connection)
+        for column in STORED_COLUMNS
     ]
     try:
         # In a transaction, though it is one statement: when the INSERT takes its backend down (a
@@ -90,7 +94,7 @@ def cache_entry_store(
         # SQLSTATE, which is how proxy.db tells that from a server shutting down (57P01) and the
         # semantic cache is switched off instead of the answer being dropped as in an outage.
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_store_entry_statement(), values)
+            cursor.execute(_store_entry_statement(), [key_hash, *prepared, workspace_id])
             stored = cursor.fetchone()
     except IntegrityError:
         raise WorkspaceGone(workspace_id) from None  # purged while the statement ran
