@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -151,17 +150,8 @@ def main():
     fake, fake_url = po.start_fake_and_prepare(environment)
     processes = [fake]
     try:
-        # No --set cache=...: the settings a workspace created today gets.
-        created = subprocess.run(
-            [po.PYTHON, "manage.py", "create_workspace", f"bench-default-{time.time_ns()}", "--json"]
-            + ["--set", "rate_limit_per_minute=100000000"],
-            cwd=po.REPO,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        key = json.loads(created.strip().splitlines()[-1])["api_key"]
+        # cache=None: the settings a workspace created today gets.
+        key = po.create_workspace(environment, cache=None)
         optera_port, litellm_port = po.free_port(), po.free_port()
         optera = po.start_server("uvicorn", optera_port, environment)
         processes.append(optera)

@@ -61,13 +61,17 @@ def start_fake_and_prepare(environment):
     return fake, fake_url
 
 
-def create_workspace(environment, *, cache="off", extra=()):
+def create_workspace(environment, *, cache="off", extra=(), checkout=REPO):
+    """Create a throw-away workspace in `checkout`'s database; return its API key.
+
+    cache=None leaves the cache setting at what a new workspace gets (the semantic cache).
+    """
     name = f"bench-{time.time_ns()}"
-    options = ["rate_limit_per_minute=100000000", f"cache={cache}", *extra]
+    options = ["rate_limit_per_minute=100000000", *([] if cache is None else [f"cache={cache}"]), *extra]
     command = [PYTHON, "manage.py", "create_workspace", name, "--json"]
     for option in options:
         command += ["--set", option]
-    output = subprocess.run(command, cwd=REPO, env=environment, check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(command, cwd=checkout, env=environment, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])["api_key"]
 
 

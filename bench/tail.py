@@ -13,12 +13,10 @@ records it read, so the tail includes their expiry. Percentiles are pooled over 
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
@@ -44,18 +42,9 @@ class Checkout:
         self.process = None
 
     def start(self):
-        manage = [po.PYTHON, "manage.py"]
-        subprocess.run([*manage, "migrate", "--noinput"], cwd=self.path, env=self.environment, check=True)
-        created = subprocess.run(
-            [*manage, "create_workspace", f"bench-tail-{time.time_ns()}", "--json"]
-            + ["--set", "rate_limit_per_minute=100000000", "--set", "cache=off"],
-            cwd=self.path,
-            env=self.environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        self.key = json.loads(created.strip().splitlines()[-1])["api_key"]
+        manage = [po.PYTHON, "manage.py", "migrate", "--noinput"]
+        subprocess.run(manage, cwd=self.path, env=self.environment, check=True)
+        self.key = po.create_workspace(self.environment, checkout=self.path)
         self.port = po.free_port()
         self.process = subprocess.Popen(
             po.uvicorn_command("optera.asgi:application", self.port), cwd=self.path, env=self.environment
