@@ -17,7 +17,8 @@ import functools
 import hashlib
 import hmac
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from cachestore.semantic import lexicon
 from cachestore.semantic.features import analyse
@@ -42,6 +43,7 @@ class Kind:
     NUMBER = 1
     QUOTE = 2
     PREPOSITION = 3
+    NAME = 4  # capitalised inside a sentence: spelt on purpose, never a slip or a rephrasing
 
 
 class Tense:
@@ -68,6 +70,11 @@ class Fingerprint:
     compounds: tuple[str | None, ...]
     typos: int  # how many slips were corrected
     digest: str | None = None  # a prompt too long to analyse: the hash of all of it
+    # Only on a fingerprint just made from a request, never stored or shown: the canonical words
+    # behind ``tokens`` and the keyed hash that made them, so the verifier can hash this side's
+    # misspellings of a word and look for them among the other side's hashes.
+    words: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    keyed: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         """Return the fingerprint as JSON-serialisable data."""
@@ -133,7 +140,7 @@ def fingerprint(text: str, *, secret: bytes) -> Fingerprint:
                 if corrected in lexicon.ORDINALS:
                     corrected = f"#{lexicon.ORDINALS[corrected]}"
         canonical.append(lexicon.SYNONYMS.get(corrected, corrected))
-    kinds = tuple(_kind(word) for word in canonical)
+    kinds = tuple(_kind(word, names=features.names) for word in canonical)
     tokens = tuple(token_hash(word) for word in canonical)
     literal_tokens = tuple(token_hash(word) for word in literal) if canonical != list(literal) else None
     compounds = tuple(
@@ -150,10 +157,14 @@ def fingerprint(text: str, *, secret: bytes) -> Fingerprint:
         tense=(Tense.PAST if "past" in features.tense else 0) | (Tense.FUTURE if "future" in features.tense else 0),
         compounds=compounds,
         typos=typos,
+        words=tuple(canonical),
+        keyed=keyed,
     )
 
 
-def _kind(word: str) -> int:
+def _kind(word: str, *, names: frozenset[str]) -> int:
+    if word in names:
+        return Kind.NAME
     if word.startswith("#") and len(word) > 1:
         return Kind.NUMBER
     if word.startswith("'"):

@@ -13,7 +13,9 @@ def best_match(query_fingerprint, candidates, *, threshold):
     for entry, similarity in candidates:
         if similarity < threshold or not entry.fingerprint:
             continue
-        verdict = verify_fingerprints(query_fingerprint, Fingerprint.from_json(entry.fingerprint), similarity)
+        verdict = verify_fingerprints(
+            query_fingerprint, Fingerprint.from_json(entry.fingerprint), similarity, threshold=threshold
+        )
         if verdict.accepted:
             return entry, similarity
     return None

@@ -170,6 +170,12 @@ def with_slips_corrected(text: str) -> str:
     return "".join(pieces) + text[written_up_to:] if pieces else text
 
 
+def one_edit_spellings(word: str):
+    """Yield every spelling one edit away from ``word`` that keeps its first letter (unchecked)."""
+    for candidates in _one_edit(word):
+        yield from candidates
+
+
 def _one_edit(word: str):
     """Yield, likeliest slip first, the spellings one edit away that keep the first letter.
 

@@ -15,7 +15,9 @@ Precision comes before recall: a wrong cached answer costs more than a miss.
 from collections import Counter
 from dataclasses import dataclass
 
+from cachestore.semantic import typos
 from cachestore.semantic.fingerprint import Fingerprint, Kind, Tense, fingerprint
+from cachestore.semantic.rephrasing import REPHRASING_MARGIN, REPHRASING_MIN_COSINE, is_rephrasing, near_miss_reason
 
 # The cosine a candidate must also reach. The rules, not the cosine, tell a
 # paraphrase from a near miss (near misses score 0.9 and more); the floor only
@@ -31,6 +33,9 @@ DEFAULT_CANDIDATES = 3
 # How far "does my script not find" may put its "not" after the subject that
 # "doesn't my script find" puts it before.
 _INVERTED_NEGATION_REACH = 4
+# How many unmatched words of the query are tried as slips of the candidate's words, each costing
+# ~0.3 ms of hashing for an eight-letter word.
+_MAX_SLIP_SEARCHES = 4
 # Longer prompts that differ in order are refused rather than searched for a
 # move, to keep the check well under a millisecond.
 _MAX_REORDERED_WORDS = 200
@@ -46,11 +51,14 @@ class Sensitivity:
     typos: bool = True  # one-letter slips in long words ("pyhton")
     synonyms: bool = True  # lexicon.SYNONYMS ("largest"/"biggest")
     reorder: bool = True  # one clause or prepositional phrase moved
+    # Several words said otherwise, decided by the embedding (rephrasing.py) at the threshold plus
+    # REPHRASING_MARGIN, once the guards against near misses have passed.
+    rephrasing: bool = True
 
 
 DEFAULT_SENSITIVITY = Sensitivity()
 # Only case, punctuation, contractions and courtesy may differ.
-STRICT_SENSITIVITY = Sensitivity(min_cosine=0.85, typos=False, synonyms=False, reorder=False)
+STRICT_SENSITIVITY = Sensitivity(min_cosine=0.85, typos=False, synonyms=False, reorder=False, rephrasing=False)
 
 
 @dataclass(frozen=True)
@@ -78,28 +86,37 @@ def verify(query: str, candidate: str, cosine: float, *, sensitivity: Sensitivit
 
 
 def verify_fingerprints(
-    query: Fingerprint, candidate: Fingerprint, cosine: float, *, sensitivity: Sensitivity = DEFAULT_SENSITIVITY
+    query: Fingerprint,
+    candidate: Fingerprint,
+    cosine: float,
+    *,
+    sensitivity: Sensitivity = DEFAULT_SENSITIVITY,
+    threshold: float = 0.0,
 ) -> Verdict:
-    """Return whether the cached answer of ``candidate``'s prompt may be served for ``query``'s."""
-    rejection, forgiven = _compare(query, candidate, sensitivity)
+    """Return whether the cached answer of ``candidate``'s prompt may be served for ``query``'s.
+
+    ``threshold`` is the similarity the workspace asks of a hit; a rephrasing must reach it plus
+    REPHRASING_MARGIN, and at least REPHRASING_MIN_COSINE.
+    """
+    rejection, forgiven, rephrased = _compare(query, candidate, sensitivity)
     if rejection:
         return Verdict(accepted=False, score=0.0, reason=rejection)
-    if cosine < sensitivity.min_cosine:
-        return Verdict(
-            accepted=False,
-            score=cosine,
-            reason=f"cosine {cosine:.3f} below {sensitivity.min_cosine:.2f}",
-        )
+    floor = max(sensitivity.min_cosine, threshold)
+    if rephrased:
+        floor = max(floor + REPHRASING_MARGIN, REPHRASING_MIN_COSINE)
+    if cosine < floor:
+        what = "rephrasing: cosine" if rephrased else "cosine"
+        return Verdict(accepted=False, score=cosine, reason=f"{what} {cosine:.3f} below {floor:.2f}")
     reason = "same request" + (f" ({'; '.join(forgiven)})" if forgiven else "")
     return Verdict(accepted=True, score=cosine, reason=reason)
 
 
-def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivity) -> tuple[str, list[str]]:
-    """Return (the rejection reason or "", the differences forgiven)."""
+def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivity) -> tuple[str, list[str], bool]:
+    """Return (the rejection reason or "", the differences forgiven, whether the words were rephrased)."""
     if query.key_id != candidate.key_id:
-        return "fingerprints made with different secrets", []
+        return "fingerprints made with different secrets", [], False
     if query.digest or candidate.digest:
-        return ("", []) if query.digest == candidate.digest else ("long prompt differs", [])
+        return ("", [], False) if query.digest == candidate.digest else ("long prompt differs", [], False)
     forgiving = sensitivity.typos and sensitivity.synonyms
     query_tokens = list(query.tokens if forgiving or query.literal is None else query.literal)
     candidate_tokens = list(candidate.tokens if forgiving or candidate.literal is None else candidate.literal)
@@ -107,11 +124,15 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
         query_items = Counter(token for token, of in zip(query_tokens, query.kinds) if of == kind)
         candidate_items = Counter(token for token, of in zip(candidate_tokens, candidate.kinds) if of == kind)
         if query_items != candidate_items:
-            return f"{label} differs", []
+            return f"{label} differs", [], False
     if len(query.negations) != len(candidate.negations):
-        return (f"negation differs: {len(query.negations)} in query, {len(candidate.negations)} in candidate"), []
+        return (
+            f"negation differs: {len(query.negations)} in query, {len(candidate.negations)} in candidate",
+            [],
+            False,
+        )
     if query.tense != candidate.tense:
-        return f"tense differs: {_tense(query.tense)} vs {_tense(candidate.tense)}", []
+        return f"tense differs: {_tense(query.tense)} vs {_tense(candidate.tense)}", [], False
     query_kinds, candidate_kinds = list(query.kinds), list(candidate.kinds)
     if forgiving:
         # Slips were corrected when the fingerprints were made; the compounds
@@ -119,11 +140,39 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
         query_tokens, query_kinds, candidate_tokens, candidate_kinds = _merge_compounds(
             query, query_tokens, query_kinds, candidate, candidate_tokens, candidate_kinds
         )
+    slips = 0
+    if forgiving and Counter(query_tokens) != Counter(candidate_tokens):
+        candidate_tokens, slips = _align_slips(query, query_tokens, candidate_tokens, candidate_kinds)
     if Counter(query_tokens) != Counter(candidate_tokens):
-        return _word_difference(query_tokens, candidate_tokens), []
+        difference = _word_difference(query_tokens, candidate_tokens)
+        only_query = Counter(query_tokens) - Counter(candidate_tokens)
+        only_candidate = Counter(candidate_tokens) - Counter(query_tokens)
+        particles = {
+            token
+            for tokens, kinds in ((query_tokens, query_kinds), (candidate_tokens, candidate_kinds))
+            for token, kind in zip(tokens, kinds)
+            if kind == Kind.PREPOSITION
+        }
+        if not (
+            forgiving
+            and sensitivity.rephrasing
+            and is_rephrasing(query, only_query, only_candidate, particles=particles)
+        ):
+            return difference, [], False
+        names = {
+            token
+            for tokens, kinds in ((query_tokens, query_kinds), (candidate_tokens, candidate_kinds))
+            for token, kind in zip(tokens, kinds)
+            if kind == Kind.NAME
+        }
+        near_miss = near_miss_reason(query, only_query, only_candidate, names=names)
+        if near_miss:
+            return near_miss, [], False
+        # Where the words differ, their positions do not line up; the negations were counted above.
+        return "", [f"rephrased ({difference})"], True
     forgiven: list[str] = []
-    if forgiving and query.typos + candidate.typos:
-        count = query.typos + candidate.typos
+    if forgiving and query.typos + candidate.typos + slips:
+        count = query.typos + candidate.typos + slips
         forgiven.append(f"{count} typo{'s' if count > 1 else ''} corrected")
     if query_tokens != candidate_tokens:
         moved = _moved_block(
@@ -135,11 +184,58 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
             frozenset(candidate.clause_starts),
         )
         if not sensitivity.reorder or moved is None:
-            return "word order differs", []
+            return "word order differs", [], False
         forgiven.append(f"moved {moved} word{'s' if moved > 1 else ''}")
     if not _negations_match(query.negations, candidate.negations, kinds=query_kinds):
-        return "negation applies to a different word", []
-    return "", forgiven
+        return "negation applies to a different word", [], False
+    return "", forgiven, False
+
+
+def _align_slips(
+    query: Fingerprint, query_tokens: list[str], candidate_tokens: list[str], candidate_kinds: list[int]
+) -> tuple[list[str], int]:
+    """Return the candidate's tokens with each slip of a query word replaced by that word, and how many.
+
+    A slip the fingerprints could not correct on their own (the intended word is not in the
+    vocabulary, or a misspelling has several corrections: "strng" is "string" or "strong") is
+    found pairwise: the query's unmatched words are misspelt in every way ``typos.is_typo``
+    forgives, hashed under the entry's key, and looked for among the candidate's unmatched hashes.
+    Works in both directions, as the misspelling of a word and the word are one edit apart either
+    way. Names are spelt on purpose on either side ("Perl" is not "Pearl"). Only a fingerprint
+    just made from a request carries its words; two stored ones are compared as they are.
+    """
+    if query.words is None or query.keyed is None:
+        return candidate_tokens, 0
+    only_query = Counter(query_tokens) - Counter(candidate_tokens)
+    only_candidate = Counter(candidate_tokens) - Counter(query_tokens)
+    for token, kind in zip(candidate_tokens, candidate_kinds):
+        if kind == Kind.NAME:
+            only_candidate.pop(token, None)
+    word_of_token = {
+        token: word for token, word, kind in zip(query.tokens, query.words, query.kinds) if kind != Kind.NAME
+    }
+    replacements: dict[str, str] = {}
+    searched = 0
+    for token in only_query:
+        word = word_of_token.get(token)
+        if not only_candidate or word is None or not word.isalpha() or len(word) < typos.MIN_LENGTH - 1:
+            continue
+        if searched == _MAX_SLIP_SEARCHES:
+            break
+        searched += 1
+        found = {
+            variant_hash
+            for variant in typos.one_edit_spellings(word)
+            if (variant_hash := query.keyed(variant)) in only_candidate and typos.is_typo(word, variant)
+        }
+        # Two of the candidate's words one slip from this one: which is meant cannot be told.
+        if len(found) == 1:
+            candidate_hash = found.pop()
+            replacements[candidate_hash] = token
+            del only_candidate[candidate_hash]
+    if not replacements:
+        return candidate_tokens, 0
+    return [replacements.get(token, token) for token in candidate_tokens], len(replacements)
 
 
 def _tense(tense: int) -> str:

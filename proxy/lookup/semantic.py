@@ -3,6 +3,7 @@ then let the verifier reject near misses. Embedding and fingerprinting run off t
 """
 
 import asyncio
+import functools
 import logging
 
 import orjson
@@ -87,7 +88,9 @@ class SemanticCache:
         text = cache_plan.query_text
         secret = ctx.key_record.hash_key
         fingerprint = await loop.run_in_executor(None, _fingerprint, text, secret)
-        cache_plan.fingerprint = fingerprint.to_json()
+        # The fingerprint itself, not its JSON: only a fingerprint just made carries the words the
+        # verifier needs to find slips and guard rephrasings; the stored entry gets its JSON.
+        cache_plan.fingerprint = fingerprint
         # Slips are corrected before embedding so that a typo costs no similarity; both the stored
         # entry and the query are embedded this way (the plan's embedding is what gets stored).
         embedding_text = await loop.run_in_executor(None, _embedding_text, text)
@@ -117,7 +120,6 @@ class SemanticCache:
 
     async def find(self, ctx, cache_plan):
         """Return the nearest verified answer in this workspace and context, or None."""
-        from cachestore.semantic.fingerprint import Fingerprint
         from cachestore.semantic.matching import best_match
 
         try:
@@ -140,7 +142,10 @@ class SemanticCache:
                 ctx.record.degrade(DATABASE)
             cache_plan.semantic = False
             return None
-        match = best_match(Fingerprint.from_json(cache_plan.fingerprint), candidates, threshold=cache_plan.threshold)
+        # Off the event loop: looking for slips hashes a few hundred misspellings of a word.
+        match = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(best_match, cache_plan.fingerprint, candidates, threshold=cache_plan.threshold)
+        )
         if match is None:
             return None
         entry, similarity = match

@@ -37,7 +37,7 @@ class CachePlan:
     context_hash: str = ""
     query_text: str | None = None
     embedding: object = None
-    fingerprint: object = None
+    fingerprint: object = None  # the query's Fingerprint, with its words in memory only
 
 
 def last_user_text(body):
@@ -217,7 +217,8 @@ async def _put(ctx, cache_plan, answer):
     if cache_plan.embedding is None:
         return await put()
     try:
-        return await put(embedding=cache_plan.embedding, fingerprint=cache_plan.fingerprint)
+        fingerprint = cache_plan.fingerprint.to_json() if cache_plan.fingerprint is not None else None
+        return await put(embedding=cache_plan.embedding, fingerprint=fingerprint)
     except (DatabaseError, DatabaseUnavailable) as error:
         if not vector_statement_failed(error):
             raise  # the database is away: nothing is stored, as for any answer meanwhile

@@ -47,6 +47,25 @@ def test_paraphrase_is_a_semantic_hit_with_its_similarity(openai_client, fake):
 
 
 @pytest.mark.parametrize(
+    "stored, asked",
+    [
+        # several words said otherwise: the embedding decides, once the guards pass
+        ("What's the minimum age to rent a car in the US?", "How old do you have to be to rent a car in the US?"),
+        # "selct" is not corrected alone (the vocabulary does not decide it): found against the stored words
+        ("SQL query to select all rows where email is NULL", "sql query to selct all rows where email is null"),
+    ],
+)
+def test_a_rephrasing_and_an_ambiguous_slip_are_served_through_the_proxy(openai_client, fake, stored, asked):
+    ask(openai_client, stored)
+    wait_for_entries(1)
+    response = ask(openai_client, asked)
+
+    assert response.headers["x-optera-cache"] == "semantic"
+    assert response.parse().choices[0].message.content == f"Echo: {stored}"
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
     "near_miss",
     [
         "What is 15% of 90?",
