@@ -129,8 +129,10 @@ def support_bot(client, pairs):
     return served, wrong
 
 
-def coding_chats(client, anthropic_client, *, turns):
-    """Through Optera: the OpenAI SDK on a Claude model. Directly: the Anthropic SDK, no cache_control."""
+def coding_chats(client, anthropic_client, *, turns, model="claude-sonnet-4-5"):
+    """Through Optera: the OpenAI SDK. Directly: the Anthropic SDK on Claude (no cache_control), else the OpenAI SDK."""
+    if not model.startswith("claude"):
+        anthropic_client = None
     system = "You are a senior Python reviewer. Be concise."
     for conversation in range(3):
         messages = []
@@ -144,16 +146,14 @@ def coding_chats(client, anthropic_client, *, turns):
             )
             if anthropic_client is not None:
                 answer = (
-                    anthropic_client.messages.create(
-                        model="claude-sonnet-4-5", system=system, messages=messages, max_tokens=300
-                    )
+                    anthropic_client.messages.create(model=model, system=system, messages=messages, max_tokens=300)
                     .content[0]
                     .text
                 )
             else:
                 answer = (
                     client.chat.completions.create(
-                        model="claude-sonnet-4-5",
+                        model=model,
                         messages=[{"role": "system", "content": system}] + messages,
                         max_tokens=300,
                     )
@@ -168,17 +168,17 @@ def mixed_prompts(client, prompts, *, model):
         client.chat.completions.create(model=model, messages=[{"role": "user", "content": prompt["prompt"]}])
 
 
-def run_parts(client, pairs, prompts, *, through_optera, fake_url, prices, turns, anthropic_client=None):
+def run_parts(client, pairs, prompts, *, through_optera, fake_url, prices, turns, coding_model, anthropic_client=None):
     results = {}
-    for name in ("support bot", "coding chats on Claude", "mixed prompts on optera/auto"):
+    for name in ("support bot", f"coding chats on {coding_model}", "mixed prompts on optera/auto"):
         httpx.post(f"{fake_url}/_fake/reset")
         started = time.perf_counter()
         detail = ""
         if name == "support bot":
             served, wrong = support_bot(client, pairs)
             detail = {"cache_serves": served, "wrong_serves": wrong}
-        elif name == "coding chats on Claude":
-            coding_chats(client, None if through_optera else anthropic_client, turns=turns)
+        elif name.startswith("coding chats"):
+            coding_chats(client, None if through_optera else anthropic_client, turns=turns, model=coding_model)
         else:
             mixed_prompts(client, prompts, model="optera/auto" if through_optera else "gpt-4o")
         usd, totals = bill(fake_url, prices)
@@ -198,6 +198,9 @@ def main():
         help="a workspace option for the Optera run, e.g. summaries=on",
     )
     parser.add_argument("--turns", type=int, default=10, help="turns per coding chat (default: 10)")
+    parser.add_argument(
+        "--coding-model", default="claude-sonnet-4-5", help="the coding chats' model (default: claude-sonnet-4-5)"
+    )
     options = parser.parse_args()
     pairs, prompts = read_jsonl(options.pairs), read_jsonl(options.routing)
     sys.path.insert(0, str(REPO))
@@ -233,10 +236,18 @@ def main():
             fake_url=fake_url,
             prices=prices,
             turns=options.turns,
+            coding_model=options.coding_model,
             anthropic_client=direct_anthropic,
         )
         optera_results = run_parts(
-            via, pairs, prompts, through_optera=True, fake_url=fake_url, prices=prices, turns=options.turns
+            via,
+            pairs,
+            prompts,
+            through_optera=True,
+            fake_url=fake_url,
+            prices=prices,
+            turns=options.turns,
+            coding_model=options.coding_model,
         )
     finally:
         for process in (server, fake):

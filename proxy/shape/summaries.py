@@ -21,6 +21,7 @@ from proxy.db import in_db_thread
 from proxy.providers import provider_named
 from proxy.shape.messages import leading_system_count, message_text
 from proxy.shape.routing import provider_of
+from proxy.shape.summary_cost import history_prices, summary_outlook
 
 SUMMARY_LEAD = "Summary of the earlier part of this conversation (written to save tokens; treat it as context):\n"
 SUMMARISER_INSTRUCTIONS = (
@@ -34,13 +35,17 @@ SUMMARISER_INSTRUCTIONS = (
 SUMMARY_SHARE = 6
 MAX_SUMMARY_TOKENS = 600
 MIN_SUMMARY_TOKENS = 128
-# With provider prompt caching on, Anthropic reads a conversation's earlier turns at a tenth of the
-# input price, while a new summary changes the prefix and makes the provider write the rest again
-# at 1.25x. The trigger is a budget in full-price tokens, so cached history may grow ten times
-# longer before summarising pays (measured in docs/benchmarks.md: summarising at the plain trigger
-# took a 10-turn Claude coding chat from 55 % saved to 13 %).
-ANTHROPIC_CACHED_HISTORY_FACTOR = 10
 logger = logging.getLogger(__name__)
+
+
+def summary_budget(older_tokens):
+    """Return the most tokens the summariser may write for this much history."""
+    return max(MIN_SUMMARY_TOKENS, min(MAX_SUMMARY_TOKENS, older_tokens // SUMMARY_SHARE))
+
+
+def expected_summary_tokens(older_tokens):
+    """Return the tokens a summary of this much history is expected to take in the prompt."""
+    return summary_budget(older_tokens) + tokens.TOKENS_PER_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,6 @@ def plan_history(messages, *, secret, model, keep_recent_turns):
     )
 
 
-def summary_trigger_tokens(workspace_settings, target):
-    """Return the history length, in tokens, past which this request's conversation is summarised."""
-    trigger_tokens = workspace_settings.summary_trigger_tokens
-    if target.provider == "anthropic" and workspace_settings.provider_prompt_cache:
-        return trigger_tokens * ANTHROPIC_CACHED_HISTORY_FACTOR
-    return trigger_tokens
-
-
 class SummaryEngine:
     def __init__(self):
         self._in_flight = set()
@@ -117,7 +114,7 @@ class SummaryEngine:
         covered = 0
         if summary is not None:
             covered = usable[[plan.prefix_hashes[boundary - 1] for boundary in usable].index(summary.prefix_hash)]
-        self._maybe_summarise(ctx, messages, plan, target, summary, covered)
+        await self._maybe_summarise(ctx, messages, plan, target, summary, covered)
         if summary is None:
             return messages
         replaced_tokens = sum(plan.message_tokens[plan.system_count : covered])
@@ -132,19 +129,52 @@ class SummaryEngine:
         if price is not None:
             ctx.record.savings["summary"] = float(price.input * tokens_saved / Decimal(1_000_000))
 
-    def _maybe_summarise(self, ctx, messages, plan, target, summary, covered):
-        """Start a summary of everything before the recent turns when the unsummarised history is over budget."""
+    async def _maybe_summarise(self, ctx, messages, plan, target, summary, covered):
+        """Start a summary of everything before the recent turns when the history is over budget and it pays."""
         if plan.recent_start is None or plan.recent_start <= covered:
             return
-        trigger_tokens = summary_trigger_tokens(ctx.key_record.settings, target)
+        trigger_tokens = ctx.key_record.settings.summary_trigger_tokens
         pending_tokens = sum(plan.message_tokens[max(covered, plan.system_count) : plan.recent_start])
         if plan.total_tokens <= trigger_tokens or (summary is not None and pending_tokens < trigger_tokens // 2):
             return
         prefix_hash = plan.prefix_hashes[plan.recent_start - 1]
         if prefix_hash in self._in_flight:
             return
+        outlook = await self._outlook(ctx, plan, target, summary, pending_tokens, trigger_tokens)
+        if outlook is None or not outlook.pays:
+            return
         self._in_flight.add(prefix_hash)
         ctx.runtime.run_in_background(self._summarise(ctx, messages, plan, target, summary, covered, prefix_hash))
+
+    async def _outlook(self, ctx, plan, target, summary, pending_tokens, trigger_tokens):
+        """Return the summary's expected saving and cost (summary_cost.py), or None without prices."""
+        cheap = provider_of(ctx.key_record.settings.cheap_model)
+        price = await ctx.runtime.prices.price(target.provider, target.model)
+        cheap_price = await ctx.runtime.prices.price(cheap.provider, cheap.model)
+        if price is None or cheap_price is None:
+            return None
+        prices = history_prices(
+            provider=target.provider,
+            input_price=float(price.input),
+            cached_input_price=float(price.cached_input),
+            cache_write_price=float(price.cache_write),
+            provider_cache=ctx.options.provider_prompt_cache,
+            cache_warm=True,
+            summariser_input=float(cheap_price.input),
+            summariser_output=float(cheap_price.output),
+        )
+        replaced_tokens = pending_tokens + (summary.tokens_after if summary is not None else 0)
+        turns_so_far = len(plan.boundaries) + 1
+        tokens_per_turn = max(1, (plan.total_tokens - sum(plan.message_tokens[: plan.system_count])) // turns_so_far)
+        return summary_outlook(
+            replaced_tokens=replaced_tokens,
+            kept_tokens=sum(plan.message_tokens[plan.recent_start :]),
+            summary_tokens=expected_summary_tokens(replaced_tokens),
+            turns_so_far=turns_so_far,
+            # The engine summarises again once half the trigger's worth of turns has built up.
+            turns_until_resummary=max(1, (trigger_tokens // 2) // tokens_per_turn),
+            prices=prices,
+        )
 
     async def _summarise(self, ctx, messages, plan, target, summary, covered, prefix_hash):
         try:
@@ -171,7 +201,7 @@ class SummaryEngine:
         body = {
             "model": cheap.model,
             "temperature": 0,
-            "max_tokens": max(MIN_SUMMARY_TOKENS, min(MAX_SUMMARY_TOKENS, older_tokens // SUMMARY_SHARE)),
+            "max_tokens": summary_budget(older_tokens),
             "messages": [
                 {"role": "system", "content": SUMMARISER_INSTRUCTIONS},
                 {"role": "user", "content": f"Transcript to summarise:\n\n{transcript}"},

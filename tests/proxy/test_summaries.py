@@ -39,14 +39,16 @@ def test_summarised_conversation_sends_fewer_tokens(openai_client, tenants, fake
         "--set",
         "summaries=on",
         "--set",
-        "summary_trigger_tokens=500",
+        "summary_trigger_tokens=2000",
         "--set",
         "summary_keep_recent_turns=2",
         stdout=out,
     )
     assert '"summaries": true' in out.getvalue()
     canary = f"canary{secrets.token_hex(6)}"
-    messages = conversation(8, canary)
+    # ~3,400 tokens over 20 turns, a summary used for ~5 of them (until 1,000 more tokens build up):
+    # enough that it pays even against OpenAI's cached reads.
+    messages = conversation(20, canary)
     first = openai_client.chat.completions.create(
         model="gpt-4o-mini", messages=messages, extra_headers={"X-Optera-Cache": "off"}
     )
@@ -101,14 +103,14 @@ def summaries_on(workspace_name, *extra):
     )
 
 
-def test_anthropic_history_read_from_the_provider_cache_waits_ten_times_longer(
+def test_anthropic_history_read_from_the_provider_cache_is_not_summarised_until_it_pays(
     openai_client, optera_server, tenants, fake
 ):
-    """A summary would make Anthropic write the cached history again at 1.25x; it waits until it pays."""
+    """A summary would make Anthropic write the cached history again at 1.25x to save 0.1x a turn."""
     summaries_on("acme")
     summaries_on("globex", "provider_prompt_cache=off")
     headers = {"X-Optera-Cache": "off", "X-Provider-Key-OpenAI": PROVIDER_KEY_CANARY}
-    messages = conversation(8, "")  # ~1,400 tokens: over the trigger, under ten times it
+    messages = conversation(8, "")  # ~1,400 tokens: over the trigger
 
     openai_client.chat.completions.create(model="claude-haiku-4-5", messages=messages, extra_headers=headers)
     time.sleep(1)  # the summariser would have been called by now
@@ -129,14 +131,46 @@ def test_anthropic_history_read_from_the_provider_cache_waits_ten_times_longer(
     assert summary.workspace_id == tenants.outsider.workspace.id
 
 
-@pytest.mark.parametrize(
-    "provider, provider_prompt_cache, expected",
-    [("anthropic", True, 40_000), ("anthropic", False, 4000), ("openai", True, 4000)],
-)
-def test_the_trigger_scales_only_where_anthropic_caches_the_history(provider, provider_prompt_cache, expected):
-    from accounts.models import WorkspaceSettings
-    from proxy.shape.routing import Target
-    from proxy.shape.summaries import summary_trigger_tokens
+def outlook(provider, *, provider_cache=True, cache_warm=True, replaced=5000, kept=2000, turns=8, resummary=10):
+    from proxy.shape.summary_cost import history_prices, summary_outlook
 
-    workspace_settings = WorkspaceSettings(summary_trigger_tokens=4000, provider_prompt_cache=provider_prompt_cache)
-    assert summary_trigger_tokens(workspace_settings, Target(provider=provider, model="any")) == expected
+    # Claude Sonnet's and gpt-4o-mini's list prices per million tokens; gpt-4o-mini summarises.
+    model_prices = {"anthropic": (3.0, 0.3, 3.75), "openai": (0.15, 0.075, 0.15)}[provider]
+    prices = history_prices(
+        provider=provider,
+        input_price=model_prices[0],
+        cached_input_price=model_prices[1],
+        cache_write_price=model_prices[2],
+        provider_cache=provider_cache,
+        cache_warm=cache_warm,
+        summariser_input=0.15,
+        summariser_output=0.6,
+    )
+    return summary_outlook(
+        replaced_tokens=replaced,
+        kept_tokens=kept,
+        summary_tokens=600,
+        turns_so_far=turns,
+        turns_until_resummary=resummary,
+        prices=prices,
+    )
+
+
+def test_a_summary_pays_where_history_is_dear_and_not_where_the_provider_cache_reads_it_cheaply():
+    # Anthropic's warm cache reads history at 0.1x: re-writing the kept turns at 1.25x costs more.
+    assert not outlook("anthropic").pays
+    # Cache gone cold between turns: every turn writes the history again, so removing it pays.
+    assert outlook("anthropic", cache_warm=False).pays
+    # No provider cache: full price each turn.
+    assert outlook("anthropic", provider_cache=False).pays
+    # OpenAI: cached reads at half price and a summariser call at the same model's price.
+    assert not outlook("openai", replaced=1000, kept=400, turns=4).pays
+    assert outlook("openai", replaced=20_000, kept=2000, turns=20).pays
+
+
+def test_the_expected_turns_are_half_the_turns_so_far_at_least_one_and_no_more_than_until_the_next_summary():
+    assert outlook("anthropic", turns=1).expected_turns == 1
+    assert outlook("anthropic", turns=9).expected_turns == 4
+    assert outlook("anthropic", turns=9, resummary=2).expected_turns == 2
+    # A summary replaced a turn later must pay on that one turn.
+    assert not outlook("openai", replaced=20_000, kept=2000, turns=20, resummary=1).pays
