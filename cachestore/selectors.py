@@ -144,5 +144,4 @@ def semantic_verify_summary(*, workspace_id):
         "window_samples": tally.window_samples if tally else 0,
         "window_disagreements": tally.window_disagreements if tally else 0,
         "last_raise": SemanticThresholdRaise.objects.filter(workspace_id=workspace_id).first(),
-        "raises": SemanticThresholdRaise.objects.filter(workspace_id=workspace_id).count(),
     }
