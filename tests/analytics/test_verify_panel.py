@@ -25,7 +25,8 @@ def test_the_panel_shows_samples_agreement_disagreements_threshold_and_the_last_
     assert 'Hits verified</th><td class="num">5<' in panel
     assert "20.0 %" in panel  # one of five agreed
     assert 'Disagreed</th><td class="num">4<' in panel
-    assert "0.82" in panel and "0.80 → 0.82" in panel and "(4 of 5 disagreed)" in panel
+    assert 'Threshold now</th><td class="num">0.82<' in panel
+    assert "0.80 → 0.82" in panel and "(4 of 5 disagreed)" in panel
     assert "25 % of semantic hits" in panel and "0.5 % of at least 5" in panel
 
 
