@@ -72,6 +72,15 @@ INVENTORY = (
         "{cache_ttl_days:g} days (the cache TTL), then deleted",
     ),
     Stored(
+        "Semantic cache verification",
+        ("cachestore.SemanticVerifyTally", "cachestore.SemanticThresholdRaise"),
+        "PostgreSQL",
+        "how many sampled semantic hits agreed or disagreed with a fresh answer (counts), and each automatic "
+        "raise of the semantic threshold (when, from, to, on what counts)",
+        "either answer's text; which request was sampled",
+        "until the workspace is deleted",
+    ),
+    Stored(
         "Compressed system prompts",
         ("cachestore.CompressedPrompt",),
         "PostgreSQL",

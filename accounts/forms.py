@@ -141,6 +141,9 @@ class WorkspaceSettingsForm(forms.Form):
 LABELS = {
     "cache_ttl": "Cache TTL (seconds)",
     "semantic_threshold": "Semantic similarity threshold",
+    "verify_sample_rate": "Verify sample rate (share of semantic hits)",
+    "verify_disagreement_bound": "Verify disagreement bound",
+    "verify_min_samples": "Verify minimum samples",
     "operator_keys": "Operator's provider keys",
     "retention_days": "Request-log retention (days)",
     "tier": "Provider tier",

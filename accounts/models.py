@@ -98,6 +98,17 @@ class WorkspaceSettings(models.Model):
         default=7 * 24 * 3600, validators=[MinValueValidator(1), MaxValueValidator(90 * 24 * 3600)]
     )
     semantic_threshold = models.FloatField(default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)])
+    # Live precision of the semantic cache (proxy/lookup/verify_sampling.py): the share of semantic
+    # hits also sent upstream after the answer, and compared. Off by default: each sample is a
+    # provider call the workspace pays for.
+    verify_sample_rate = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    # The disagreement rate above which the semantic threshold is raised, once enough samples show it.
+    verify_disagreement_bound = models.FloatField(
+        default=0.01, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    verify_min_samples = models.PositiveIntegerField(
+        default=20, validators=[MinValueValidator(5), MaxValueValidator(100_000)]
+    )
     routing_enabled = models.BooleanField(default=True)
     cheap_model = models.CharField(max_length=100, default="gpt-4o-mini")
     strong_model = models.CharField(max_length=100, default="gpt-4o")

@@ -91,6 +91,9 @@ class SettingsChangeIn(Schema):
     cache: Literal["off", "exact", "semantic"] | None = None
     cache_ttl: int | None = None
     semantic_threshold: float | None = None
+    verify_sample_rate: float | None = None
+    verify_disagreement_bound: float | None = None
+    verify_min_samples: int | None = None
     routing: bool | None = None
     cheap_model: str | None = None
     strong_model: str | None = None
@@ -111,6 +114,9 @@ class SettingsOut(Schema):
     cache: Literal["off", "exact", "semantic"]
     cache_ttl: int
     semantic_threshold: float
+    verify_sample_rate: float
+    verify_disagreement_bound: float
+    verify_min_samples: int
     routing: bool
     cheap_model: str
     strong_model: str

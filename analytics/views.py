@@ -10,6 +10,7 @@ from accounts.views.access import membership_for_page, page_context
 from accounts.views.auth import pop_new_key
 from analytics import selectors
 from analytics.forms import RequestFilterForm
+from cachestore.selectors import semantic_verify_summary
 
 PERIODS = (7, 30, 90)
 REQUESTS_PER_PAGE = 50
@@ -31,6 +32,11 @@ def overview(request, workspace_id):
         new_key=pop_new_key(request, workspace_id),
         base_url=request.build_absolute_uri("/").rstrip("/"),
         has_requests=overview["requests"] > 0 or selectors.workspace_has_requests(workspace_id=workspace_id),
+        # Shown with the settings it depends on: the figures mean little without the rate and threshold.
+        verification=semantic_verify_summary(workspace_id=workspace_id),
+        workspace_settings=membership.workspace.settings,
+        verify_rate_percent=f"{membership.workspace.settings.verify_sample_rate * 100:g}",
+        verify_bound_percent=f"{membership.workspace.settings.verify_disagreement_bound * 100:g}",
     )
     return render(request, "analytics/overview.html", context)
 

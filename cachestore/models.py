@@ -97,3 +97,44 @@ class ConversationSummary(models.Model):
 
     def __str__(self):
         return f"{self.prefix_hash[:12]}… {self.messages_summarised} messages"
+
+
+class SemanticVerifyTally(models.Model):
+    """How the workspace's sampled semantic hits compared with a fresh upstream answer: counts only.
+
+    Neither answer's text is kept, nor which request was sampled. Every proxy process adds to the
+    same row with F() updates, so the dashboard and every process read the same figures. The
+    window counts restart after each automatic threshold raise (the new threshold is judged on
+    its own samples) and after `WINDOW_RESTART_FACTOR` times the workspace's minimum without one.
+    """
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="semantic_verify_tally"
+    )
+    samples = models.PositiveIntegerField(default=0)
+    agreements = models.PositiveIntegerField(default=0)
+    disagreements = models.PositiveIntegerField(default=0)
+    window_samples = models.PositiveIntegerField(default=0)
+    window_disagreements = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.disagreements}/{self.samples} disagreements ({self.workspace_id})"
+
+
+class SemanticThresholdRaise(models.Model):
+    """One automatic raise of a workspace's semantic threshold, and the evidence behind it."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="threshold_raises")
+    raised_at = models.DateTimeField(default=timezone.now)
+    threshold_before = models.FloatField()
+    threshold_after = models.FloatField()
+    window_samples = models.PositiveIntegerField()
+    window_disagreements = models.PositiveIntegerField()
+    disagreement_bound = models.FloatField()
+
+    class Meta:
+        ordering = ["-raised_at"]
+
+    def __str__(self):
+        return f"{self.threshold_before:.2f} → {self.threshold_after:.2f} ({self.workspace_id})"

@@ -6,7 +6,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from pgvector import Vector
 
-from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
+from cachestore.models import (
+    CacheEntry,
+    CompressedPrompt,
+    ConversationSummary,
+    SemanticThresholdRaise,
+    SemanticVerifyTally,
+)
 
 SEMANTIC_CANDIDATES = 3
 # How stale a compressed prompt's or summary's recorded last use may be: they expire after
@@ -123,3 +129,19 @@ def compressed_prompt_export_rows(*, workspace_id):
         .order_by("pk")
         .values(*EXPORTED_COMPRESSED_PROMPT_FIELDS)
     )
+
+
+def semantic_verify_summary(*, workspace_id):
+    """Return the workspace's verified semantic hits: counts, agreement share and the last automatic raise."""
+    tally = SemanticVerifyTally.objects.filter(workspace_id=workspace_id).first()
+    samples = tally.samples if tally else 0
+    agreements = tally.agreements if tally else 0
+    return {
+        "samples": samples,
+        "agreements": agreements,
+        "disagreements": tally.disagreements if tally else 0,
+        "agreement_percent": 100.0 * agreements / samples if samples else None,
+        "window_samples": tally.window_samples if tally else 0,
+        "window_disagreements": tally.window_disagreements if tally else 0,
+        "last_raise": SemanticThresholdRaise.objects.filter(workspace_id=workspace_id).first(),
+    }

@@ -1,4 +1,4 @@
-"""Writes of cache entries: store, count hits, expire, forget a workspace."""
+"""Writes of cache entries: store, count hits, expire, forget a workspace; count verified semantic hits."""
 
 import functools
 
@@ -7,7 +7,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from cachestore import keys
-from cachestore.models import CacheEntry, CompressedPrompt, ConversationSummary
+from cachestore.models import (
+    CacheEntry,
+    CompressedPrompt,
+    ConversationSummary,
+    SemanticThresholdRaise,
+    SemanticVerifyTally,
+)
 from optera.clients import BATCH, redis_client, redis_delete_matching
 from optera.db.batches import delete_in_batches, delete_past_retention
 
@@ -187,3 +193,67 @@ def compressed_prompt_store(*, workspace_id, prompt_hash, compressed_text, token
         prompt_hash=prompt_hash,
         defaults=dict(compressed_text=compressed_text, tokens_before=tokens_before, tokens_after=tokens_after),
     )
+
+
+# An automatic raise adds this to the semantic threshold, never past the cap: at 1.0 only an
+# identical embedding would hit, which the exact cache already serves.
+THRESHOLD_RAISE_STEP = 0.02
+THRESHOLD_RAISE_CAP = 0.99
+# A window that reaches this many times the workspace's minimum samples without a raise starts
+# again, so that months of agreement cannot dilute a problem that starts today.
+WINDOW_RESTART_FACTOR = 10
+
+
+def semantic_verify_record(*, workspace_id, agreed):
+    """Count one verified semantic hit; raise the workspace's threshold when its window says so.
+
+    Return the SemanticThresholdRaise made, or None. The raise rule: once the window holds at
+    least `verify_min_samples` samples and more than `verify_disagreement_bound` of them
+    disagreed, the threshold rises by THRESHOLD_RAISE_STEP (capped at THRESHOLD_RAISE_CAP) and
+    the window starts again. The counts move with F() updates inside one transaction, which
+    holds the tally's row lock until the rule has been applied: concurrent samples from any
+    process count once each and cannot raise twice on the same evidence.
+    """
+    from accounts.models import WorkspaceSettings  # accounts imports this module: read at first use
+
+    with transaction.atomic():
+        SemanticVerifyTally.objects.get_or_create(workspace_id=workspace_id)
+        disagreed = 0 if agreed else 1
+        SemanticVerifyTally.objects.filter(workspace_id=workspace_id).update(
+            samples=F("samples") + 1,
+            agreements=F("agreements") + (1 - disagreed),
+            disagreements=F("disagreements") + disagreed,
+            window_samples=F("window_samples") + 1,
+            window_disagreements=F("window_disagreements") + disagreed,
+            updated_at=timezone.now(),
+        )
+        tally = SemanticVerifyTally.objects.get(workspace_id=workspace_id)
+        workspace_settings = WorkspaceSettings.objects.select_for_update().filter(workspace_id=workspace_id).first()
+        if workspace_settings is None:
+            return None
+        if tally.window_samples < workspace_settings.verify_min_samples:
+            return None
+        bound = workspace_settings.verify_disagreement_bound
+        over_bound = tally.window_disagreements > bound * tally.window_samples
+        before = workspace_settings.semantic_threshold
+        if not over_bound or before >= THRESHOLD_RAISE_CAP:
+            if tally.window_samples >= WINDOW_RESTART_FACTOR * workspace_settings.verify_min_samples:
+                _restart_window(workspace_id)
+            return None
+        after = round(min(before + THRESHOLD_RAISE_STEP, THRESHOLD_RAISE_CAP), 4)
+        WorkspaceSettings.objects.filter(workspace_id=workspace_id).update(
+            semantic_threshold=after, updated_at=timezone.now()
+        )
+        _restart_window(workspace_id)
+        return SemanticThresholdRaise.objects.create(
+            workspace_id=workspace_id,
+            threshold_before=before,
+            threshold_after=after,
+            window_samples=tally.window_samples,
+            window_disagreements=tally.window_disagreements,
+            disagreement_bound=bound,
+        )
+
+
+def _restart_window(workspace_id):
+    SemanticVerifyTally.objects.filter(workspace_id=workspace_id).update(window_samples=0, window_disagreements=0)

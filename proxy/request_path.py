@@ -205,9 +205,12 @@ async def chat_completions(ctx, body):
 
     # 3. Look up, and 4. forward on a miss.
     cache_plan = through_cache.plan(ctx, body, primary, kind="chat")
-    await through_cache.answer_through_cache(
+    served = await through_cache.answer_through_cache(
         ctx, cache_plan, shape_and_forward, primary=primary, stream=stream, include_usage=include_usage
     )
+    # Only now, with the answer sent in full, may a sampled semantic hit be asked upstream again.
+    if served is not None and record.cache_status == "semantic":
+        ctx.runtime.verify_sampler.consider(ctx, body, primary, served)
 
 
 async def _shape(ctx, body, primary):

@@ -20,6 +20,7 @@ from proxy.forward.upstream import UpstreamClient
 from proxy.lookup.exact import ResponseCache
 from proxy.lookup.semantic import SemanticCache
 from proxy.lookup.single_flight import SingleFlight
+from proxy.lookup.verify_sampling import VerifySampler
 from proxy.memo import BoundedMemo
 from proxy.shape.compression import PromptCompressor
 from proxy.shape.summaries import SummaryEngine
@@ -77,6 +78,7 @@ class ProxyRuntime:
         self.cache = ResponseCache(self.background)
         self.flights = SingleFlight(self.cache, self.background)
         self.semantic = SemanticCache()
+        self.verify_sampler = VerifySampler()
         self.summaries = SummaryEngine()
         self.compressor = PromptCompressor()
         self._key_use_reported = BoundedMemo(ttl_seconds=KEY_USE_REPORT_SECONDS)

@@ -77,6 +77,17 @@ class ProxyMetrics:
             multiprocess_mode="livesum",
             registry=self.registry,
         )
+        self.semantic_verify = Counter(
+            "optera_semantic_verify",
+            "Sampled semantic hits verified against a fresh upstream answer, by outcome (skipped: too many at once)",
+            ("outcome",),
+            registry=self.registry,
+        )
+        self.threshold_raises = Counter(
+            "optera_semantic_threshold_raises",
+            "Automatic raises of a workspace's semantic threshold after verified hits disagreed",
+            registry=self.registry,
+        )
         self.logs_dropped = Counter(
             "optera_request_logs_dropped",
             "Request logs dropped because the buffer filled while PostgreSQL was unreachable",

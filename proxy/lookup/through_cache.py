@@ -236,11 +236,13 @@ async def _put(ctx, cache_plan, answer):
 async def answer_through_cache(ctx, cache_plan, forward, *, primary, stream=False, include_usage=False):
     """Serve from the cache, or wait for an identical request in flight, or call `forward` and store its answer.
 
-    `forward()` relays the upstream answer to the client and returns the complete response worth
-    storing, or None. Only the primary model's answer may be stored under this request's key.
+    Return the CachedAnswer served, or None when the request went upstream. `forward()` relays the
+    upstream answer to the client and returns the complete response worth storing, or None. Only
+    the primary model's answer may be stored under this request's key.
     """
     if cache_plan is None:
-        return await forward()
+        await forward()
+        return None
     answer = await look_up(ctx, cache_plan)
     flight = None
     if answer is None:
@@ -249,7 +251,8 @@ async def answer_through_cache(ctx, cache_plan, forward, *, primary, stream=Fals
             answer = flight.answer
             ctx.record.cache_status = "hit"
     if answer is not None:
-        return await serve(ctx, answer, stream=stream, include_usage=include_usage, kind=cache_plan.kind)
+        await serve(ctx, answer, stream=stream, include_usage=include_usage, kind=cache_plan.kind)
+        return answer
     response_to_store = None
     try:
         response_to_store = await forward()

@@ -103,6 +103,9 @@ def settings_form(**changes):
         "cache": "semantic",
         "cache_ttl": "3600",
         "semantic_threshold": "0.85",
+        "verify_sample_rate": "0",
+        "verify_disagreement_bound": "0.01",
+        "verify_min_samples": "20",
         "routing": "on",
         "cheap_model": "gpt-4o-mini",
         "strong_model": "gpt-4o",
@@ -130,6 +133,14 @@ def test_settings_save_with_the_apis_validation(client, people):
         {"fast": "gpt-4o-mini"},
     )
     assert saved.summaries_enabled is False  # an unticked box is "off"
+
+
+def test_settings_turn_verify_sampling_on_within_its_bounds(client, people):
+    client.force_login(people.owner)
+    refused = client.post(f"/w/{people.workspace.pk}/settings/", settings_form(verify_sample_rate="1.5"))
+    assert refused.status_code == 200 and "verify_sample_rate" in refused.context["form"].errors
+    client.post(f"/w/{people.workspace.pk}/settings/", settings_form(verify_sample_rate="0.1"))
+    assert WorkspaceSettings.objects.get(workspace=people.workspace).verify_sample_rate == 0.1
 
 
 @pytest.mark.parametrize(

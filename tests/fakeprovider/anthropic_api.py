@@ -261,7 +261,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         answer = text_answer(
             prompt_text,
             filler_words=exchange.filler_words,
-            answer_text=exchange.answer_text,
+            answer_text=exchange.scripted_answer(prompt_text),
             max_tokens=payload["max_tokens"],
             stop_sequences=payload.get("stop_sequences"),
         )

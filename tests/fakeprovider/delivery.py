@@ -96,6 +96,15 @@ def client_gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
+async def wait_until_released(request: web.Request, gate) -> bool:
+    """Wait for `gate` (a threading.Event) watching the connection; return False as soon as the client leaves."""
+    while not gate.is_set():
+        if client_gone(request):
+            return False
+        await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+    return True
+
+
 async def sleep_unless_disconnected(request: web.Request, seconds: float) -> bool:
     """Sleep for `seconds`, watching the connection; return False as soon as the client leaves."""
     deadline = time.monotonic() + seconds
@@ -138,6 +147,12 @@ class Exchange:
     @property
     def answer_text(self) -> str | None:
         return self.fault.answer_text if self.fault is not None else None
+
+    def scripted_answer(self, prompt_text: str) -> str | None:
+        """Return the fault's answer text, else the answer table's answer to `prompt_text`, else None."""
+        if self.answer_text is not None:
+            return self.answer_text
+        return self.state.answer_from_book(prompt_text)
 
     @property
     def extra_headers(self) -> dict[str, str]:

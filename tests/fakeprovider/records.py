@@ -45,6 +45,9 @@ class Fault:
     text_blocks: int = 1
     # Send this many stream events, then an in-stream error event (the provider's own shape), then end.
     error_after_chunks: int | None = None
+    # Hold the request before its headers until FakeProvider.release_held() (or reset()): a test can
+    # then see what happens while an upstream call is outstanding, without timing anything.
+    hold: bool = False
     # How many consecutive matching requests this fault applies to.
     times: int = 1
 

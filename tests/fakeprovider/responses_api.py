@@ -168,7 +168,7 @@ async def responses(request: web.Request) -> web.StreamResponse:
         answer = text_answer(
             prompt_text,
             filler_words=0 if structured else exchange.filler_words,
-            answer_text=exchange.answer_text if exchange.answer_text is not None else structured,
+            answer_text=scripted if (scripted := exchange.scripted_answer(prompt_text)) is not None else structured,
             max_tokens=max_tokens,
         )
     prompt = orjson.dumps([payload.get("tools") or [], payload.get("instructions") or "", items])

@@ -14,7 +14,14 @@ import orjson
 from aiohttp import web
 
 from . import anthropic_api, openai_api, responses_api
-from .delivery import EXCHANGE_KEY, Exchange, error_response, provider_for_path, sleep_unless_disconnected
+from .delivery import (
+    EXCHANGE_KEY,
+    Exchange,
+    error_response,
+    provider_for_path,
+    sleep_unless_disconnected,
+    wait_until_released,
+)
 from .records import DisconnectRecord, Fault, Price, RequestRecord, UsageRecord, UsageTotals
 from .state import ProviderSettings, ProviderState
 from .strictness import refusal
@@ -77,6 +84,9 @@ async def exchange_middleware(request: web.Request, handler) -> web.StreamRespon
             if request.transport is not None:
                 request.transport.close()
             return web.Response()  # aiohttp drops it: the connection is already closing.
+        if fault.hold and not await wait_until_released(request, state.held_gate()):
+            exchange.note_disconnect(stage="before_headers", chunks_sent=0)
+            return web.Response()
         if fault.delay_before_headers > 0:
             if not await sleep_unless_disconnected(request, fault.delay_before_headers):
                 exchange.note_disconnect(stage="before_headers", chunks_sent=0)
@@ -135,6 +145,16 @@ async def control_faults(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps({"queued": len(faults)}), content_type="application/json")
 
 
+async def control_answers(request: web.Request) -> web.Response:
+    """Add {prompt text: answer text} to the answer table."""
+    data = orjson.loads(await request.read())
+    if not isinstance(data, dict) or not all(isinstance(answer, str) for answer in data.values()):
+        refusal_body = orjson.dumps({"error": "expected an object of prompt text to answer text"})
+        return web.Response(status=400, body=refusal_body, content_type="application/json")
+    request.app[STATE_KEY].add_answers(data)
+    return web.Response(body=orjson.dumps({"answers": len(data)}), content_type="application/json")
+
+
 def build_app(state: ProviderState) -> web.Application:
     """Return the aiohttp application serving both providers' endpoints."""
     app = web.Application(middlewares=[exchange_middleware], client_max_size=MAX_REQUEST_BYTES)
@@ -148,6 +168,7 @@ def build_app(state: ProviderState) -> web.Application:
     app.router.add_get(CONTROL_PREFIX + "usage", control_usage)
     app.router.add_post(CONTROL_PREFIX + "reset", control_reset)
     app.router.add_post(CONTROL_PREFIX + "faults", control_faults)
+    app.router.add_post(CONTROL_PREFIX + "answers", control_answers)
     return app
 
 
@@ -316,6 +337,14 @@ class FakeProvider:
     @property
     def pending_faults(self) -> list[Fault]:
         return self._state.pending_faults
+
+    def add_answers(self, answers: Mapping[str, str]) -> None:
+        """Answer each prompt text (the last user turn) with the given text, until reset(); a fault's text wins."""
+        self._state.add_answers(answers)
+
+    def release_held(self) -> None:
+        """Let requests held by a `Fault(hold=True)` go on."""
+        self._state.release_held()
 
     def reset(self) -> None:
         """Forget records, queued faults and prompt caches; restore the constructor's chunk delay."""

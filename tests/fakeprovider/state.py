@@ -36,6 +36,9 @@ class ProviderState:
         # Per model and service tier, so flex answers are billed at flex prices.
         self._totals: dict[tuple[str, str], UsageTotals] = {}
         self.chunk_delay = settings.default_chunk_delay
+        # Prompt text (the last user turn) -> the answer to give, so paraphrases can share an answer.
+        self._answer_book: dict[str, str] = {}
+        self._held_released = threading.Event()
         self.anthropic_cache = AnthropicPromptCache(min_tokens=settings.anthropic_cache_min_tokens)
         self.openai_cache = OpenAIPrefixCache(min_tokens=settings.openai_cache_min_tokens)
 
@@ -48,6 +51,10 @@ class ProviderState:
             self._usages.clear()
             self._totals.clear()
             self.chunk_delay = self.settings.default_chunk_delay
+            self._answer_book.clear()
+            # Nothing may stay held across tests; the next hold waits afresh.
+            self._held_released.set()
+            self._held_released = threading.Event()
             self.anthropic_cache.clear()
             self.openai_cache.clear()
             self._changed.notify_all()
@@ -77,6 +84,29 @@ class ProviderState:
     def pending_faults(self) -> list[Fault]:
         with self._changed:
             return list(self._faults)
+
+    # Answers from a table
+
+    def add_answers(self, answers: Mapping[str, str]) -> None:
+        """Answer each prompt text (the last user turn) with the given text instead of "Echo: ..."."""
+        with self._changed:
+            self._answer_book.update(answers)
+
+    def answer_from_book(self, prompt_text: str) -> str | None:
+        with self._changed:
+            return self._answer_book.get(prompt_text)
+
+    # Held requests
+
+    def release_held(self) -> None:
+        """Let every held request (and any later one drawing a hold fault) go on, until the next reset."""
+        with self._changed:
+            self._held_released.set()
+
+    def held_gate(self) -> threading.Event:
+        """Return the event a held request waits on."""
+        with self._changed:
+            return self._held_released
 
     # Records
 
