@@ -116,6 +116,9 @@ class WorkspaceSettings(models.Model):
     fallbacks = models.JSONField(default=dict, blank=True)
     compression_enabled = models.BooleanField(default=True)
     summaries_enabled = models.BooleanField(default=False)
+    # Code pasted again in a later turn sent as a pointer to its earlier copy (proxy/shape/repeats.py):
+    # off by default, since the model then reads the file in two places instead of one.
+    repeated_code_enabled = models.BooleanField(default=False)
     summary_trigger_tokens = models.PositiveIntegerField(default=4000, validators=[MinValueValidator(500)])
     summary_keep_recent_turns = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
     provider_prompt_cache = models.BooleanField(default=True)

@@ -101,6 +101,7 @@ class SettingsChangeIn(Schema):
     fallbacks: dict[str, list[str]] | None = None
     compression: bool | None = None
     summaries: bool | None = None
+    repeated_code: bool | None = None
     summary_trigger_tokens: int | None = None
     summary_keep_recent_turns: int | None = None
     provider_prompt_cache: bool | None = None
@@ -124,6 +125,7 @@ class SettingsOut(Schema):
     fallbacks: dict[str, ModelNames]
     compression: bool
     summaries: bool
+    repeated_code: bool
     summary_trigger_tokens: int
     summary_keep_recent_turns: int
     provider_prompt_cache: bool

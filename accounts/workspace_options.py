@@ -162,6 +162,7 @@ OPTIONS = (
     Option("fallbacks", "fallbacks", MODEL_MAP, 'JSON, e.g. {"gpt-4o": ["claude-sonnet-4-5"]}'),
     Option("compression", "compression_enabled", ON_OFF, "lossless system-prompt compression"),
     Option("summaries", "summaries_enabled", ON_OFF, "conversation summaries"),
+    Option("repeated_code", "repeated_code_enabled", ON_OFF, "code pasted again sent as a pointer to its earlier copy"),
     Option("summary_trigger_tokens", "summary_trigger_tokens", WHOLE_NUMBER, "history size that triggers a summary"),
     Option("summary_keep_recent_turns", "summary_keep_recent_turns", WHOLE_NUMBER, "turns kept verbatim"),
     Option("provider_prompt_cache", "provider_prompt_cache", ON_OFF, "automatic provider prompt-cache markers"),

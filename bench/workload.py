@@ -129,10 +129,16 @@ def support_bot(client, pairs):
     return served, wrong
 
 
-def coding_chats(client, anthropic_client, *, turns, model="claude-sonnet-4-5"):
-    """Through Optera: the OpenAI SDK. Directly: the Anthropic SDK on Claude (no cache_control), else the OpenAI SDK."""
+def coding_chats(client, anthropic_client, *, turns, fake_url, model="claude-sonnet-4-5"):
+    """Through Optera: the OpenAI SDK. Directly: the Anthropic SDK on Claude (no cache_control), else the OpenAI SDK.
+
+    Every answer is made as long as max_tokens allows: the fake echoes the question, and the length
+    of an answer must not depend on how Optera shaped the prompt (a real model's does not).
+    """
     if not model.startswith("claude"):
         anthropic_client = None
+    path = "/v1/messages" if model.startswith("claude") else "/v1/chat/completions"
+    httpx.post(f"{fake_url}/_fake/faults", json={"path": path, "filler_words": 2000, "times": 3 * turns})
     system = "You are a senior Python reviewer. Be concise."
     for conversation in range(3):
         messages = []
@@ -178,7 +184,13 @@ def run_parts(client, pairs, prompts, *, through_optera, fake_url, prices, turns
             served, wrong = support_bot(client, pairs)
             detail = {"cache_serves": served, "wrong_serves": wrong}
         elif name.startswith("coding chats"):
-            coding_chats(client, None if through_optera else anthropic_client, turns=turns, model=coding_model)
+            coding_chats(
+                client,
+                None if through_optera else anthropic_client,
+                turns=turns,
+                fake_url=fake_url,
+                model=coding_model,
+            )
         else:
             mixed_prompts(client, prompts, model="optera/auto" if through_optera else "gpt-4o")
         usd, totals = bill(fake_url, prices)

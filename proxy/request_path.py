@@ -41,6 +41,7 @@ from proxy.lookup.replay import completion_from_stream
 from proxy.providers import anthropic, openai, openai_responses, provider_named
 from proxy.providers.base import PromptCacheHints
 from proxy.shape.messages import leading_system_count
+from proxy.shape.repeats import without_repeated_code
 from proxy.shape.routing import AUTO_MODEL, Target, provider_of, route
 
 logger = logging.getLogger(__name__)
@@ -214,7 +215,8 @@ async def chat_completions(ctx, body):
 
 
 async def _shape(ctx, body, primary):
-    """Return the body to send upstream: stored summaries in place of older turns, compressed system prompts.
+    """Return the body to send upstream: stored summaries in place of older turns, compressed system prompts
+    and, where the workspace turns it on, code pasted again as a pointer to its earlier copy.
 
     The cache keys and the summary hashes stay on the client's own messages, so shaping never
     changes what is a hit or which summary applies.
@@ -225,6 +227,8 @@ async def _shape(ctx, body, primary):
         messages = await ctx.runtime.compressor.apply(
             ctx, messages, system_count=leading_system_count(original), target=primary
         )
+        if ctx.options.repeated_code:
+            messages = await without_repeated_code(ctx, messages, primary)
     except DatabaseUnavailable:  # stored summaries and compressed prompts are out of reach: send it as it came
         ctx.record.degrade(DATABASE)
         ctx.record.savings.pop("summary", None)

@@ -22,6 +22,7 @@ class RequestOptions:
     routing: bool
     compression: bool
     summaries: bool
+    repeated_code: bool
     provider_prompt_cache: bool
     tier: str
 
@@ -41,6 +42,7 @@ class RequestOptions:
             routing=workspace_settings.routing_enabled and not _is_off(headers.get("x-optera-route")),
             compression=workspace_settings.compression_enabled and shaping_allowed,
             summaries=workspace_settings.summaries_enabled and shaping_allowed,
+            repeated_code=workspace_settings.repeated_code_enabled and shaping_allowed,
             provider_prompt_cache=workspace_settings.provider_prompt_cache,
             tier=effective_tier(default_tier, headers.get("x-optera-tier")),
         )
