@@ -124,6 +124,18 @@ async def control_reset(request: web.Request) -> web.Response:
     return web.Response(body=b"{}", content_type="application/json")
 
 
+async def control_advance(request: web.Request) -> web.Response:
+    """Move the prompt caches' clock forward by {"seconds": N}, as if that much time had passed."""
+    data = orjson.loads(await request.read() or b"{}")
+    seconds = data.get("seconds") if isinstance(data, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        return web.Response(
+            status=400, body=orjson.dumps({"error": "seconds must be a number >= 0"}), content_type="application/json"
+        )
+    request.app[STATE_KEY].clock.advance(seconds)
+    return web.Response(body=orjson.dumps({"advanced": seconds}), content_type="application/json")
+
+
 async def control_faults(request: web.Request) -> web.Response:
     """Queue the faults given as a JSON object or a list of them."""
     data = orjson.loads(await request.read())
@@ -148,6 +160,7 @@ def build_app(state: ProviderState) -> web.Application:
     app.router.add_get(CONTROL_PREFIX + "usage", control_usage)
     app.router.add_post(CONTROL_PREFIX + "reset", control_reset)
     app.router.add_post(CONTROL_PREFIX + "faults", control_faults)
+    app.router.add_post(CONTROL_PREFIX + "advance", control_advance)
     return app
 
 
@@ -316,6 +329,10 @@ class FakeProvider:
     @property
     def pending_faults(self) -> list[Fault]:
         return self._state.pending_faults
+
+    def advance(self, seconds: float) -> None:
+        """Move the prompt caches' clock forward, so entries expire as if `seconds` had passed."""
+        self._state.clock.advance(seconds)
 
     def reset(self) -> None:
         """Forget records, queued faults and prompt caches; restore the constructor's chunk delay."""

@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Callable, Mapping
 
-from .caching import AnthropicPromptCache, OpenAIPrefixCache
+from .caching import AdvanceableClock, AnthropicPromptCache, OpenAIPrefixCache
 from .records import DisconnectRecord, Fault, Price, RequestRecord, UsageRecord, UsageTotals
 
 
@@ -36,7 +36,9 @@ class ProviderState:
         # Per model and service tier, so flex answers are billed at flex prices.
         self._totals: dict[tuple[str, str], UsageTotals] = {}
         self.chunk_delay = settings.default_chunk_delay
-        self.anthropic_cache = AnthropicPromptCache(min_tokens=settings.anthropic_cache_min_tokens)
+        # Prompt-cache entries expire on this clock, which POST /_fake/advance moves forward.
+        self.clock = AdvanceableClock()
+        self.anthropic_cache = AnthropicPromptCache(min_tokens=settings.anthropic_cache_min_tokens, clock=self.clock)
         self.openai_cache = OpenAIPrefixCache(min_tokens=settings.openai_cache_min_tokens)
 
     def reset(self) -> None:
@@ -50,6 +52,7 @@ class ProviderState:
             self.chunk_delay = self.settings.default_chunk_delay
             self.anthropic_cache.clear()
             self.openai_cache.clear()
+            self.clock.reset()
             self._changed.notify_all()
 
     # Faults
