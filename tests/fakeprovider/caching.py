@@ -86,8 +86,9 @@ class AnthropicPromptCache:
     """Explicit prompt caching: prefixes ending at cache_control markers are written and read.
 
     An entry lives 5 minutes, or an hour for a marker with `"ttl": "1h"`, from its last write or
-    read, on `clock` (which tests and benchmarks advance instead of waiting). Like the real API, a read may hit any block boundary up to 20 blocks before a marker, which is
-    what lets a conversation that moves its marker forward still read the previous turn's prefix.
+    read, on `clock` (which tests and benchmarks advance instead of waiting). Like the real API, a
+    read may hit any block boundary up to 20 blocks before a marker, which is what lets a
+    conversation that moves its marker forward still read the previous turn's prefix.
     """
 
     LOOKBACK_BLOCKS = 20
