@@ -196,3 +196,21 @@ def test_the_cadence_record_holds_no_prompt_text(openai_client, tenants, fake, a
     assert "optera:cadence:" in dump  # the records are there to be searched
     assert canary not in dump
     assert "Acme billing" not in dump and "Turn 1" not in dump
+
+
+def test_streamed_turns_account_one_hour_writes_too(openai_client, tenants, fake, advance):
+    messages = [{"role": "system", "content": LONG_SYSTEM}]
+    for turn in range(3):
+        if turn:
+            advance(20)
+        messages.append({"role": "user", "content": f"Streamed turn {turn}."})
+        stream = openai_client.chat.completions.create(
+            model=MODEL, messages=messages, max_tokens=50, stream=True, extra_headers={"X-Optera-Cache": "off"}
+        )
+        answer = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+        messages.append({"role": "assistant", "content": answer})
+
+    logs = wait_for(lambda: list(RequestLog.objects.order_by("id")) if RequestLog.objects.count() == 3 else None)
+    assert [log.provider_cache_ttl for log in logs] == ["5m", "1h", "1h"]
+    assert logs[1].cache_write_1h_tokens == logs[1].cache_write_tokens > 0
+    assert logs[2].cached_tokens > 0
