@@ -105,6 +105,15 @@ INVENTORY = (
         "deliveries {retention_days} days; the rest until the workspace is deleted",
     ),
     Stored(
+        "Conversation cadence",
+        (),
+        "Redis when configured, else proxy memory",
+        "when a conversation's last turn came, the gaps between its turns, the prompt-cache TTL chosen "
+        "and the prompt's estimated size, under a keyed hash of the conversation",
+        "prompt text",
+        "two hours",
+    ),
+    Stored(
         "Usage counters",
         ("billing.UsageCounter", "billing.AlertSent"),
         "PostgreSQL, or Redis when configured",
@@ -161,7 +170,7 @@ REDIS_KEYS = {
     "optera:cache:": "a cached answer's hot copy, for the cache TTL",
     "optera:flight:": "a miss being answered once for every process, for seconds",
     "optera:counter:": "a quota, budget or rate-limit counter, until its period ends",
-    ":1:": "Django's cache: the live feed's watch flag (a minute)",
+    ":1:": "Django's cache: the live feed's watch flag (a minute); a conversation's cadence (two hours)",
     "asgi": "the live feed's channel layer (Django Channels): a request's figures on their way to a watcher",
     "celery": "the Celery broker: task names and row ids, never prompt text",
     "_kombu": "the Celery broker's bindings",

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.urls import reverse
 
 from accounts import services, workspace_options
-from accounts.models import CacheMode, Membership, ServiceTier
+from accounts.models import AnthropicCacheTtl, CacheMode, Membership, ServiceTier
 
 
 class SignUpForm(forms.Form):
@@ -147,6 +147,7 @@ LABELS = {
     "operator_keys": "Operator's provider keys",
     "retention_days": "Request-log retention (days)",
     "tier": "Provider tier",
+    "anthropic_cache_ttl": "Anthropic prompt-cache TTL",
 }
 
 
@@ -160,6 +161,9 @@ def _field_for(option, value):
         return forms.ChoiceField(label=label, choices=choices, initial=value, help_text=option.help)
     if kind is workspace_options.SERVICE_TIER:
         choices = [(tier, tier) for tier in ServiceTier.values]
+        return forms.ChoiceField(label=label, choices=choices, initial=value, help_text=option.help)
+    if kind is workspace_options.ANTHROPIC_CACHE_TTL:
+        choices = [(ttl, ttl) for ttl in AnthropicCacheTtl.values]
         return forms.ChoiceField(label=label, choices=choices, initial=value, help_text=option.help)
     if kind is workspace_options.MODEL_MAP:
         return forms.CharField(

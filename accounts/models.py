@@ -89,6 +89,15 @@ class CacheMode(models.TextChoices):
     SEMANTIC = "semantic"
 
 
+class AnthropicCacheTtl(models.TextChoices):
+    """How long Anthropic keeps the prompt-cache entries Optera's breakpoints write."""
+
+    # Chosen per conversation from the gaps between its turns (proxy/providers/anthropic/cache_ttl.py).
+    AUTO = "auto"
+    FIVE_MINUTES = "5m"
+    ONE_HOUR = "1h"
+
+
 class WorkspaceSettings(models.Model):
     """A workspace's options; defaults are documented in the README and `workspace_settings`."""
 
@@ -122,6 +131,9 @@ class WorkspaceSettings(models.Model):
     summary_trigger_tokens = models.PositiveIntegerField(default=4000, validators=[MinValueValidator(500)])
     summary_keep_recent_turns = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
     provider_prompt_cache = models.BooleanField(default=True)
+    anthropic_cache_ttl = models.CharField(
+        max_length=4, choices=AnthropicCacheTtl.choices, default=AnthropicCacheTtl.AUTO
+    )
     # Flex where the model offers it (else standard); a request's X-Optera-Tier overrides it.
     tier = models.CharField(max_length=10, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
     allow_operator_keys = models.BooleanField(default=False)

@@ -105,6 +105,7 @@ class SettingsChangeIn(Schema):
     summary_trigger_tokens: int | None = None
     summary_keep_recent_turns: int | None = None
     provider_prompt_cache: bool | None = None
+    anthropic_cache_ttl: Literal["auto", "5m", "1h"] | None = None
     tier: Literal["standard", "flex"] | None = None
     retention_days: int | None = None
 
@@ -129,6 +130,7 @@ class SettingsOut(Schema):
     summary_trigger_tokens: int
     summary_keep_recent_turns: int
     provider_prompt_cache: bool
+    anthropic_cache_ttl: Literal["auto", "5m", "1h"]
     tier: Literal["standard", "flex"]
     operator_keys: bool
     rate_limit_per_minute: int

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from accounts.models import CacheMode, ServiceTier, WorkspaceSettings
+from accounts.models import AnthropicCacheTtl, CacheMode, ServiceTier, WorkspaceSettings
 
 
 class InvalidOption(ValueError):
@@ -54,6 +54,12 @@ def _cache_mode(value):
 def _service_tier(value):
     if value not in ServiceTier.values:
         raise InvalidOption(f"{value!r} is not one of {', '.join(ServiceTier.values)}")
+    return value
+
+
+def _anthropic_cache_ttl(value):
+    if value not in AnthropicCacheTtl.values:
+        raise InvalidOption(f"{value!r} is not one of {', '.join(AnthropicCacheTtl.values)}")
     return value
 
 
@@ -126,6 +132,7 @@ WHOLE_NUMBER = Kind(_integer, _integer_from_text)
 NUMBER = Kind(_number, _number_from_text)
 CACHE_MODE = Kind(_cache_mode, _text)
 SERVICE_TIER = Kind(_service_tier, _text)
+ANTHROPIC_CACHE_TTL = Kind(_anthropic_cache_ttl, _text)
 MODEL_NAME = Kind(_model_name, _text)
 MODEL_MAP = Kind(_model_map, _json_from_text)
 
@@ -166,6 +173,12 @@ OPTIONS = (
     Option("summary_trigger_tokens", "summary_trigger_tokens", WHOLE_NUMBER, "history size that triggers a summary"),
     Option("summary_keep_recent_turns", "summary_keep_recent_turns", WHOLE_NUMBER, "turns kept verbatim"),
     Option("provider_prompt_cache", "provider_prompt_cache", ON_OFF, "automatic provider prompt-cache markers"),
+    Option(
+        "anthropic_cache_ttl",
+        "anthropic_cache_ttl",
+        ANTHROPIC_CACHE_TTL,
+        "auto | 5m | 1h: TTL of Anthropic prompt-cache markers (auto: by conversation cadence)",
+    ),
     Option("tier", "tier", SERVICE_TIER, "standard | flex (OpenAI's half-price tier where the model has it)"),
     Option("operator_keys", "allow_operator_keys", ON_OFF, "may use the operator's provider keys"),
     Option("rate_limit_per_minute", "rate_limit_per_minute", WHOLE_NUMBER, "requests per minute, all keys together"),

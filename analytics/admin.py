@@ -36,7 +36,7 @@ class RequestLogAdmin(admin.ModelAdmin):
         "saved_usd",
         "total_ms",
     ]
-    list_filter = ["endpoint", "provider", "cache_status", "tier", "status_code", "stream"]
+    list_filter = ["endpoint", "provider", "cache_status", "tier", "provider_cache_ttl", "status_code", "stream"]
     search_fields = ["request_id", "workspace__name", "model_used"]
     date_hierarchy = "created_at"
     list_select_related = ["workspace"]

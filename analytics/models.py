@@ -61,6 +61,10 @@ class RequestLog(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     cached_tokens = models.PositiveIntegerField(default=0)
     cache_write_tokens = models.PositiveIntegerField(default=0)
+    # Of the cache writes, those to Anthropic's 1-hour cache (billed at 2x input, not 1.25x).
+    cache_write_1h_tokens = models.PositiveIntegerField(default=0)
+    # The TTL of the prompt-cache markers Optera placed ("5m" or "1h"); empty when it placed none.
+    provider_cache_ttl = models.CharField(max_length=4, blank=True)
     usage_estimated = models.BooleanField(default=False, help_text="tokens counted locally: the provider gave none")
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
     saved_usd = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))

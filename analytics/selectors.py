@@ -55,6 +55,8 @@ EXPORTED_REQUEST_LOG_FIELDS = (
     "completion_tokens",
     "cached_tokens",
     "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "provider_cache_ttl",
     "usage_estimated",
     "cost_usd",
     "saved_usd",

@@ -272,3 +272,7 @@ OPTERA_UPSTREAM_IDLE_TIMEOUT = envint("OPTERA_UPSTREAM_IDLE_TIMEOUT", 120, minim
 OPTERA_UPSTREAM_MAX_RETRIES = envint("OPTERA_UPSTREAM_MAX_RETRIES", 2, minimum=0, maximum=2)
 OPTERA_RETRY_AFTER_CAP_SECONDS = envint("OPTERA_RETRY_AFTER_CAP_SECONDS", 10, minimum=0)
 OPTERA_LOG_FLUSH_SECONDS = envint("OPTERA_LOG_FLUSH_SECONDS", 1, minimum=1)
+# The wall clock the proxy measures the gaps between a conversation's turns with (Anthropic's
+# prompt-cache TTL by cadence): a dotted path to a callable returning seconds since the epoch.
+# Only a benchmark that replays hours of conversation in minutes names another one.
+OPTERA_CLOCK = envstr("OPTERA_CLOCK", "time.time")

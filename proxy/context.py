@@ -75,6 +75,9 @@ class RequestContext:
             headers.append(("x-optera-provider", record.provider))
         if record.tier:
             headers.append(("x-optera-tier", record.tier))
+        if record.provider_cache_ttl:
+            # Not X-Optera-Cache-TTL: that request header narrows Optera's own cache's TTL in seconds.
+            headers.append(("x-optera-provider-cache-ttl", record.provider_cache_ttl))
         if record.degraded:
             headers.append(("x-optera-degraded", ",".join(sorted(record.degraded))))
         headers.append(("x-optera-overhead-ms", f"{record.overhead_ms():.2f}"))

@@ -40,6 +40,7 @@ from proxy.lookup.native_responses import storable_response
 from proxy.lookup.replay import completion_from_stream
 from proxy.providers import anthropic, openai, openai_responses, provider_named
 from proxy.providers.base import PromptCacheHints
+from proxy.shape.cache_cadence import anthropic_cache_ttl
 from proxy.shape.messages import leading_system_count
 from proxy.shape.repeats import without_repeated_code
 from proxy.shape.routing import AUTO_MODEL, Target, provider_of, route
@@ -202,7 +203,11 @@ async def chat_completions(ctx, body):
 
     async def shape_and_forward():
         upstream_body = await _shape(ctx, body, primary)
-        return await _forward_chat(ctx, upstream_body, targets, stream=stream, include_usage=include_usage)
+        # The client's own messages name the conversation: shaping may change what is sent, not who it is.
+        cache_ttl = await anthropic_cache_ttl(ctx, targets, messages=body.get("messages"))
+        return await _forward_chat(
+            ctx, upstream_body, targets, stream=stream, include_usage=include_usage, anthropic_cache_ttl=cache_ttl
+        )
 
     # 3. Look up, and 4. forward on a miss.
     cache_plan = through_cache.plan(ctx, body, primary, kind="chat")
@@ -239,11 +244,15 @@ async def _shape(ctx, body, primary):
     return {**body, "messages": messages}
 
 
-async def _forward_chat(ctx, body, targets, *, stream, include_usage):
+async def _forward_chat(ctx, body, targets, *, stream, include_usage, anthropic_cache_ttl):
     """Send upstream and relay the answer; return the complete chat.completion worth caching, or None."""
     cache_hints = None
     if ctx.options.provider_prompt_cache:
-        cache_hints = PromptCacheHints(workspace_id=ctx.key_record.workspace_id, cache_secret=ctx.key_record.hash_key)
+        cache_hints = PromptCacheHints(
+            workspace_id=ctx.key_record.workspace_id,
+            cache_secret=ctx.key_record.hash_key,
+            anthropic_ttl=anthropic_cache_ttl,
+        )
 
     def build_request(target, provider_key, tier):
         return provider_named(target.provider).chat_request(
@@ -327,20 +336,22 @@ async def anthropic_messages(ctx, body):
         raise ProxyError(400, f"/v1/messages serves Claude models, not {model!r}", param="model")
     stream = body.get("stream") is True
     record.stream = stream
-
-    def build_request(target, provider_key, _tier):
-        return anthropic.native_request(
-            body,
-            model=target.model,
-            provider_key=provider_key,
-            client_headers=ctx.headers,
-            prompt_cache=ctx.options.provider_prompt_cache,
-        )
-
     primary = Target(anthropic.NAME, target.model)
 
     async def forward():
         """Send upstream and relay the answer; return the whole Message worth caching, or None."""
+        cache_ttl = await anthropic_cache_ttl(ctx, [primary], messages=body.get("messages"), system=body.get("system"))
+
+        def build_request(target, provider_key, _tier):
+            return anthropic.native_request(
+                body,
+                model=target.model,
+                provider_key=provider_key,
+                client_headers=ctx.headers,
+                prompt_cache=ctx.options.provider_prompt_cache,
+                cache_ttl=cache_ttl,
+            )
+
         _, response, started = await send_to_targets(ctx, [primary], build_request)
         try:
             if response.status >= 400:

@@ -4,7 +4,9 @@ import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from proxy.account.feed import RequestFeed
 from proxy.account.log_writer import LogWriter
@@ -62,6 +64,9 @@ class BackgroundTasks:
 
 class ProxyRuntime:
     def __init__(self):
+        # Seconds since the epoch, for the gaps between a conversation's turns; replaceable so a
+        # test or a benchmark can show an hour of conversation without waiting an hour.
+        self.clock = import_string(settings.OPTERA_CLOCK)
         self.background = BackgroundTasks()
         self.keys = KeyCache()
         counters = Counters()

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -560,3 +561,26 @@ def test_haiku_4_5_caches_nothing_below_4096_tokens(fake, anthropic_sdk):
     haiku = anthropic_sdk.messages.create(model="claude-haiku-4-5", **asked)
     sonnet = anthropic_sdk.messages.create(model="claude-sonnet-4-6", **asked)
     assert haiku.usage.cache_creation_input_tokens == 0 and sonnet.usage.cache_creation_input_tokens > 1024
+
+
+def test_anthropic_cache_entries_expire_by_their_ttl_on_the_advanced_clock(fake, anthropic_sdk):
+    five_minutes = [{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
+    one_hour = [
+        {"type": "text", "text": "Hour. " + LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+    ]
+    message(anthropic_sdk, "x", system=five_minutes)
+    written = message(anthropic_sdk, "x", system=one_hour).usage
+    assert written.cache_creation.ephemeral_1h_input_tokens == written.cache_creation_input_tokens > 0
+    assert httpx.post(f"{fake.url}/_fake/advance", json={"seconds": 20 * 60}).status_code == 200
+
+    assert message(anthropic_sdk, "x", system=five_minutes).usage.cache_read_input_tokens == 0
+    assert message(anthropic_sdk, "x", system=one_hour).usage.cache_read_input_tokens > 0
+    fake.advance(59 * 60)  # the read refreshed the hour: 59 more minutes still find it
+    assert message(anthropic_sdk, "x", system=one_hour).usage.cache_read_input_tokens > 0
+    fake.advance(61 * 60)
+    assert message(anthropic_sdk, "x", system=one_hour).usage.cache_read_input_tokens == 0
+    assert fake.usage_totals()[ANTHROPIC_MODEL].cache_write_1h_tokens == 2 * written.cache_creation_input_tokens
+
+
+def test_the_clock_only_moves_forward(fake):
+    assert httpx.post(f"{fake.url}/_fake/advance", json={"seconds": -1}).status_code == 400

@@ -44,6 +44,8 @@ class RequestRecord:
     session_path: str = ""
     # What it was served without ("database", "redis"): said in X-Optera-Degraded.
     degraded: set = field(default_factory=set)
+    # The TTL of the Anthropic prompt-cache markers Optera placed ("5m", "1h"); said in X-Optera-Provider-Cache-TTL.
+    provider_cache_ttl: str = ""
     # Set once cost and savings are known (a relayed JSON answer carries its cost in a header).
     priced: bool = False
 
@@ -73,6 +75,8 @@ class RequestRecord:
             completion_tokens=self.usage.completion_tokens,
             cached_tokens=self.usage.cached_tokens,
             cache_write_tokens=self.usage.cache_write_tokens,
+            cache_write_1h_tokens=self.usage.cache_write_1h_tokens,
+            provider_cache_ttl=self.provider_cache_ttl,
             usage_estimated=self.usage_estimated,
             cost_usd=self.cost_usd,
             saved_usd=sum((Decimal(str(value)) for value in self.savings.values()), Decimal(0)),

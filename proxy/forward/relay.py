@@ -65,6 +65,7 @@ async def send_to_targets(ctx, targets, build_request, *, flex_endpoint=False):
         tier = await tier_for(ctx, target) if flex_endpoint else STANDARD
         request = build_request(target, provider_key, tier)
         ctx.record.model_used, ctx.record.provider = target.model, target.provider
+        ctx.record.provider_cache_ttl = request.prompt_cache_ttl or ""
         started = time.perf_counter()
         try:
             ctx.record.tier, response = await send_on_tier(

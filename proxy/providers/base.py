@@ -26,6 +26,8 @@ class UpstreamRequest:
     url: str
     headers: dict
     body: bytes
+    # The TTL ("5m" or "1h") of the prompt-cache markers Optera placed; None when it placed none.
+    prompt_cache_ttl: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class PromptCacheHints:
 
     workspace_id: int
     cache_secret: str
+    # The TTL Anthropic breakpoints get, chosen from the conversation's cadence (proxy/shape/cache_cadence.py).
+    anthropic_ttl: str = "5m"
 
     def prefix_key(self, body):
         """Return a key shared by this workspace's requests with the same system prompt (keyed, so opaque)."""

@@ -47,6 +47,7 @@ def test_typed_values_become_model_fields():
         ({"cheap_model": 4}, "cheap_model: a model name must be 1 to 100 printable characters"),
         ({"cache": "everything"}, "cache: 'everything' is not one of off, exact, semantic"),
         ({"tier": "cheapest"}, "tier: 'cheapest' is not one of standard, flex"),
+        ({"anthropic_cache_ttl": "2h"}, "anthropic_cache_ttl: '2h' is not one of auto, 5m, 1h"),
         ({"retention_days": 0}, "retention_days: Ensure this value is greater than or equal to 1."),
         ({"colour": "blue"}, "unknown option 'colour'"),
     ],
@@ -72,6 +73,7 @@ def test_every_option_reads_its_own_text_form():
     """Each option's `--set` text reader yields a value its own check accepts."""
     samples = {
         "cache": "exact",
+        "anthropic_cache_ttl": "1h",
         "cache_ttl": "60",
         "semantic_threshold": "0.9",
         "verify_sample_rate": "0.1",

@@ -115,6 +115,7 @@ def settings_form(**changes):
         "summary_trigger_tokens": "4000",
         "summary_keep_recent_turns": "4",
         "provider_prompt_cache": "on",
+        "anthropic_cache_ttl": "auto",
         "tier": "standard",
         "retention_days": "30",
     }

@@ -5,11 +5,36 @@ from __future__ import annotations
 import collections
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 
 CHARS_PER_TOKEN = 4
 # Entries per cache before the least recently used are forgotten; keeps long benchmarks bounded.
 MAX_CACHE_ENTRIES = 200_000
+# How long Anthropic keeps a prompt-cache entry after its last write or read, by the marker's ttl.
+ANTHROPIC_TTL_SECONDS = {"5m": 5 * 60, "1h": 60 * 60}
+
+
+class AdvanceableClock:
+    """Monotonic seconds that a test or a benchmark can move forward (POST /_fake/advance)."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset += seconds
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = 0.0
 
 
 def estimate_tokens(text: str) -> int:
@@ -60,20 +85,35 @@ class CacheBilling:
 class AnthropicPromptCache:
     """Explicit prompt caching: prefixes ending at cache_control markers are written and read.
 
-    Like the real API, a read may hit any block boundary up to 20 blocks before a marker, which is
-    what lets a conversation that moves its marker forward still read the previous turn's prefix.
+    An entry lives 5 minutes, or an hour for a marker with `"ttl": "1h"`, from its last write or
+    read, on `clock` (which tests and benchmarks advance instead of waiting). Like the real API, a
+    read may hit any block boundary up to 20 blocks before a marker, which is what lets a
+    conversation that moves its marker forward still read the previous turn's prefix.
     """
 
     LOOKBACK_BLOCKS = 20
 
-    def __init__(self, *, min_tokens: int, max_entries: int = MAX_CACHE_ENTRIES) -> None:
+    def __init__(self, *, min_tokens: int, clock=time.monotonic, max_entries: int = MAX_CACHE_ENTRIES) -> None:
         self.min_tokens = min_tokens
+        self._clock = clock
         self._prefixes = _BoundedKeySet(max_entries)
+        # key -> (seconds on the clock when it expires, its TTL in seconds): a read refreshes it.
+        self._expiry: dict[tuple[str, bytes], tuple[float, int]] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._prefixes.clear()
+            self._expiry.clear()
+
+    def _alive(self, key: tuple[str, bytes], now: float) -> bool:
+        return key in self._prefixes and self._expiry.get(key, (0.0, 0))[0] > now
+
+    def _keep(self, key: tuple[str, bytes], now: float, ttl_seconds: int) -> None:
+        self._prefixes.touch(key)
+        self._expiry[key] = (now + ttl_seconds, ttl_seconds)
+        if len(self._expiry) > 2 * MAX_CACHE_ENTRIES:  # forget the expiries of keys the LRU set dropped
+            self._expiry = {known: value for known, value in self._expiry.items() if known in self._prefixes}
 
     def bill(self, *, api_key: str, segments: list[PromptSegment], min_tokens: int | None = None) -> CacheBilling:
         """Return the token split for a prompt, and cache its marked prefixes (none shorter than `min_tokens`)."""
@@ -96,17 +136,19 @@ class AnthropicPromptCache:
             prefix_tokens.append(running_tokens)
 
         with self._lock:
+            now = self._clock()
             read_position = -1
             for marker in marker_positions:
                 for position in range(marker, max(-1, marker - self.LOOKBACK_BLOCKS), -1):
                     if position <= read_position:
                         break
-                    if (api_key, prefix_digests[position]) in self._prefixes:
+                    if self._alive((api_key, prefix_digests[position]), now):
                         read_position = position
                         break
             read_tokens = prefix_tokens[read_position] if read_position >= 0 else 0
             if read_position >= 0:
-                self._prefixes.touch((api_key, prefix_digests[read_position]))
+                read_key = (api_key, prefix_digests[read_position])
+                self._keep(read_key, now, self._expiry[read_key][1])  # a read refreshes the entry's own TTL
 
             written_up_to = read_tokens
             write_tokens = {"5m": 0, "1h": 0}
@@ -116,7 +158,7 @@ class AnthropicPromptCache:
                 ttl = "1h" if segments[marker].cache_ttl == "1h" else "5m"
                 write_tokens[ttl] += prefix_tokens[marker] - written_up_to
                 written_up_to = prefix_tokens[marker]
-                self._prefixes.touch((api_key, prefix_digests[marker]))
+                self._keep((api_key, prefix_digests[marker]), now, ANTHROPIC_TTL_SECONDS[ttl])
 
         return CacheBilling(
             input_tokens=total_tokens - written_up_to,

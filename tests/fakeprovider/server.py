@@ -134,6 +134,18 @@ async def control_reset(request: web.Request) -> web.Response:
     return web.Response(body=b"{}", content_type="application/json")
 
 
+async def control_advance(request: web.Request) -> web.Response:
+    """Move the prompt caches' clock forward by {"seconds": N}, as if that much time had passed."""
+    data = orjson.loads(await request.read() or b"{}")
+    seconds = data.get("seconds") if isinstance(data, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        return web.Response(
+            status=400, body=orjson.dumps({"error": "seconds must be a number >= 0"}), content_type="application/json"
+        )
+    request.app[STATE_KEY].clock.advance(seconds)
+    return web.Response(body=orjson.dumps({"advanced": seconds}), content_type="application/json")
+
+
 async def control_faults(request: web.Request) -> web.Response:
     """Queue the faults given as a JSON object or a list of them."""
     data = orjson.loads(await request.read())
@@ -169,6 +181,7 @@ def build_app(state: ProviderState) -> web.Application:
     app.router.add_post(CONTROL_PREFIX + "reset", control_reset)
     app.router.add_post(CONTROL_PREFIX + "faults", control_faults)
     app.router.add_post(CONTROL_PREFIX + "answers", control_answers)
+    app.router.add_post(CONTROL_PREFIX + "advance", control_advance)
     return app
 
 
@@ -345,6 +358,10 @@ class FakeProvider:
     def release_held(self) -> None:
         """Let requests held by a `Fault(hold=True)` go on."""
         self._state.release_held()
+
+    def advance(self, seconds: float) -> None:
+        """Move the prompt caches' clock forward, so entries expire as if `seconds` had passed."""
+        self._state.clock.advance(seconds)
 
     def reset(self) -> None:
         """Forget records, queued faults and prompt caches; restore the constructor's chunk delay."""

@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Callable, Mapping
 
-from .caching import AnthropicPromptCache, OpenAIPrefixCache
+from .caching import AdvanceableClock, AnthropicPromptCache, OpenAIPrefixCache
 from .records import DisconnectRecord, Fault, Price, RequestRecord, UsageRecord, UsageTotals
 
 
@@ -39,7 +39,9 @@ class ProviderState:
         # Prompt text (the last user turn) -> the answer to give, so paraphrases can share an answer.
         self._answer_book: dict[str, str] = {}
         self._held_released = threading.Event()
-        self.anthropic_cache = AnthropicPromptCache(min_tokens=settings.anthropic_cache_min_tokens)
+        # Prompt-cache entries expire on this clock, which POST /_fake/advance moves forward.
+        self.clock = AdvanceableClock()
+        self.anthropic_cache = AnthropicPromptCache(min_tokens=settings.anthropic_cache_min_tokens, clock=self.clock)
         self.openai_cache = OpenAIPrefixCache(min_tokens=settings.openai_cache_min_tokens)
 
     def reset(self) -> None:
@@ -57,6 +59,7 @@ class ProviderState:
             self._held_released = threading.Event()
             self.anthropic_cache.clear()
             self.openai_cache.clear()
+            self.clock.reset()
             self._changed.notify_all()
 
     # Faults

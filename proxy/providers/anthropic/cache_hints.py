@@ -9,8 +9,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from proxy.providers.anthropic.cache_ttl import FIVE_MINUTES, ONE_HOUR
+
 # Anthropic's prompt-caching docs ("Cache limitations"): a prefix shorter than the model's minimum
-# cacheable length is silently not cached, so a breakpoint there wastes one of the four slots.
+# cacheable length is silently not cached, so a planned there wastes one of the four slots.
 # Sonnet and Opus up to 4.1 need 1024 tokens, the Claude 3 / 3.5 Haiku models 2048, and the newer
 # docs raised Opus 4.5 / 4.6 and Haiku 4.5 to 4096. The first fragment found in the model id wins.
 MIN_CACHEABLE_TOKENS_BY_MODEL = (
@@ -50,7 +52,9 @@ def min_cacheable_tokens(model: str) -> int:
     return DEFAULT_MIN_CACHEABLE_TOKENS
 
 
-def add_anthropic_breakpoints(body: dict, *, model: str, estimate_tokens: Callable[[str], int]) -> dict:
+def add_anthropic_breakpoints(
+    body: dict, *, model: str, estimate_tokens: Callable[[str], int], ttl: str = FIVE_MINUTES
+) -> dict:
     """Return a copy of an Anthropic Messages body with cache breakpoints on its stable prefixes.
 
     A client that placed any cache_control marker of its own (or asked for automatic caching
@@ -62,7 +66,7 @@ def add_anthropic_breakpoints(body: dict, *, model: str, estimate_tokens: Callab
     1. the final user message: writes the whole prompt, so the next turn of the conversation
        reads everything up to here from the cache;
     2. the turn before the final user message: that turn ends where the previous request's
-       breakpoint 1 wrote, so this marker still reads it when the new turn adds more than the
+       planned 1 wrote, so this marker still reads it when the new turn adds more than the
        ~20 blocks Anthropic looks back from a marker (a burst of tool results) or when the client
        regenerates or edits its last message;
     3. the system prompt: shared by every conversation with the same tools and instructions;
@@ -72,9 +76,13 @@ def add_anthropic_breakpoints(body: dict, *, model: str, estimate_tokens: Callab
     markers cover it. Writing costs 1.25x the input price and a read 0.1x, so the scheme saves
     from the first reuse; a long prompt that is never repeated pays the 25% write premium.
 
+    Every marker gets the same `ttl` ("5m" or "1h", see cache_ttl.py), so the request never mixes
+    TTLs (Anthropic requires 1-hour markers before 5-minute ones). A 5-minute marker is written
+    without a `ttl` field, as Anthropic's default, so bodies stay as they were before TTLs existed.
+
     Nested objects the markers do not touch are shared between `body` and the result.
     """
-    if _has_client_cache_control(body):
+    if has_client_cache_control(body):
         return dict(body)
 
     minimum = min_cacheable_tokens(model)
@@ -115,11 +123,18 @@ def add_anthropic_breakpoints(body: dict, *, model: str, estimate_tokens: Callab
         candidates.append(Breakpoint("tools"))
 
     chosen = [candidate for candidate in candidates if candidate is not None][:MAX_BREAKPOINTS]
-    return _with_breakpoints(body, chosen)
+    return _with_breakpoints(body, chosen, marker=_cache_control(ttl))
 
 
-def _has_client_cache_control(body: dict) -> bool:
-    """Return True if the client marked anything for caching itself."""
+def _cache_control(ttl: str) -> dict:
+    """Return the cache_control marker for a TTL."""
+    if ttl == ONE_HOUR:
+        return {"type": "ephemeral", "ttl": ONE_HOUR}
+    return {"type": "ephemeral"}
+
+
+def has_client_cache_control(body: dict) -> bool:
+    """Return True if the client marked anything for caching itself (Optera then adds no marker)."""
     if body.get("cache_control") is not None:
         return True
     blocks = list(body.get("tools") or []) + _content_blocks(body.get("system"))
@@ -190,29 +205,29 @@ def _last_user_message_index(messages: list) -> int | None:
     return None
 
 
-def _marked(block: dict) -> dict:
-    """Return a copy of the block carrying an ephemeral cache_control marker."""
-    return {**block, "cache_control": {"type": "ephemeral"}}
+def _marked(block: dict, marker: dict) -> dict:
+    """Return a copy of the block carrying the cache_control marker (its own copy of it)."""
+    return {**block, "cache_control": dict(marker)}
 
 
-def _with_breakpoints(body: dict, breakpoints: list[Breakpoint]) -> dict:
+def _with_breakpoints(body: dict, breakpoints: list[Breakpoint], *, marker: dict) -> dict:
     """Return a copy of the body with the markers applied, copying only the objects they touch."""
     marked_body = dict(body)
-    for marker in breakpoints:
-        if marker.section == "tools":
+    for planned in breakpoints:
+        if planned.section == "tools":
             tools = list(body["tools"])
-            tools[-1] = _marked(tools[-1])
+            tools[-1] = _marked(tools[-1], marker)
             marked_body["tools"] = tools
-        elif marker.section == "system":
+        elif planned.section == "system":
             system_blocks = _content_blocks(body["system"])
-            system_blocks[marker.block_index] = _marked(system_blocks[marker.block_index])
+            system_blocks[planned.block_index] = _marked(system_blocks[planned.block_index], marker)
             marked_body["system"] = system_blocks
         else:
             messages = list(marked_body["messages"])
-            message = dict(messages[marker.message_index])
+            message = dict(messages[planned.message_index])
             blocks = _content_blocks(message.get("content"))
-            blocks[marker.block_index] = _marked(blocks[marker.block_index])
+            blocks[planned.block_index] = _marked(blocks[planned.block_index], marker)
             message["content"] = blocks
-            messages[marker.message_index] = message
+            messages[planned.message_index] = message
             marked_body["messages"] = messages
     return marked_body

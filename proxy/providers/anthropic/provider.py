@@ -9,7 +9,8 @@ from analytics.pricing import Usage
 from proxy import tokens
 from proxy.errors import ProxyError
 from proxy.lookup.native_messages import MessageAssembler
-from proxy.providers.anthropic.cache_hints import add_anthropic_breakpoints
+from proxy.providers.anthropic.cache_hints import add_anthropic_breakpoints, has_client_cache_control
+from proxy.providers.anthropic.cache_ttl import FIVE_MINUTES
 from proxy.providers.anthropic.errors import TranslationError
 from proxy.providers.anthropic.request import chat_request_to_anthropic
 from proxy.providers.anthropic.response import anthropic_response_to_chat, normalise_anthropic_usage
@@ -74,35 +75,52 @@ def count_tokens_response(raw):
     return raw, parsed, {}
 
 
-def with_prompt_cache(upstream_body, *, model):
-    """Add cache_control breakpoints where the client placed none."""
-    return add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=tokens.rough_count)
+def with_prompt_cache(upstream_body, *, model, ttl=FIVE_MINUTES):
+    """Return (the body with cache_control breakpoints where the client placed none, their TTL or None).
+
+    The TTL is None when Optera placed no marker: the client chose its own caching, or no prefix
+    reaches the model's cacheable minimum.
+    """
+    if has_client_cache_control(upstream_body):
+        return upstream_body, None
+    marked = add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=tokens.rough_count, ttl=ttl)
+    return marked, (ttl if has_client_cache_control(marked) else None)
 
 
 def chat_request(body, *, model, provider_key, stream, cache_hints=None, flex=False):
     """Translate an OpenAI chat request; untranslatable input is the client's 400.
 
-    With `cache_hints` (provider prompt caching on), cache_control breakpoints go on long stable
-    prefixes. `flex` is never asked for (FLEX_TIER is False): a Claude request goes standard.
+    With `cache_hints` (provider prompt caching on), cache_control breakpoints with the hints' TTL
+    go on long stable prefixes. `flex` is never asked for (FLEX_TIER is False): a Claude request goes standard.
     """
     try:
         upstream_body = chat_request_to_anthropic(body, model=model, default_max_tokens=DEFAULT_MAX_TOKENS)
     except TranslationError as error:
         raise ProxyError(400, error.message, param=error.param) from None
     upstream_body["stream"] = stream
+    cache_ttl = None
     if cache_hints is not None:
-        upstream_body = with_prompt_cache(upstream_body, model=model)
+        upstream_body, cache_ttl = with_prompt_cache(upstream_body, model=model, ttl=cache_hints.anthropic_ttl)
     return UpstreamRequest(
-        provider=NAME, model=model, url=messages_url(), headers=_headers(provider_key), body=orjson.dumps(upstream_body)
+        provider=NAME,
+        model=model,
+        url=messages_url(),
+        headers=_headers(provider_key),
+        body=orjson.dumps(upstream_body),
+        prompt_cache_ttl=cache_ttl,
     )
 
 
-def native_request(body, *, model, provider_key, client_headers, prompt_cache=False):
-    """Pass an Anthropic-native request through, with the client's version and beta headers."""
+def native_request(body, *, model, provider_key, client_headers, prompt_cache=False, cache_ttl=FIVE_MINUTES):
+    """Pass an Anthropic-native request through, with the client's version and beta headers.
+
+    With `prompt_cache`, breakpoints with `cache_ttl` go where the client placed none.
+    """
     upstream_body = dict(body)
     upstream_body["model"] = model
+    placed_ttl = None
     if prompt_cache:
-        upstream_body = with_prompt_cache(upstream_body, model=model)
+        upstream_body, placed_ttl = with_prompt_cache(upstream_body, model=model, ttl=cache_ttl)
     extra = {name: client_headers[name] for name in FORWARDED_NATIVE_HEADERS if client_headers.get(name)}
     return UpstreamRequest(
         provider=NAME,
@@ -110,6 +128,7 @@ def native_request(body, *, model, provider_key, client_headers, prompt_cache=Fa
         url=messages_url(),
         headers=_headers(provider_key, extra),
         body=orjson.dumps(upstream_body),
+        prompt_cache_ttl=placed_ttl,
     )
 
 
