@@ -20,7 +20,7 @@ def steady(gap_minutes, *, turns=4, written=NEW_TAIL_TOKENS):
 
 @pytest.mark.parametrize(
     ("gap_minutes", "expected"),
-    [(1, "5m"), (4, "5m"), (6, "1h"), (20, "1h"), (59, "1h"), (90, "5m")],
+    [(1, "5m"), (4, "5m"), (6, "1h"), (20, "1h"), (59, "1h"), (90, "none")],
 )
 def test_the_ttl_follows_the_gaps_between_turns(gap_minutes, expected):
     assert choose_ttl(steady(gap_minutes)) == expected
@@ -52,11 +52,21 @@ def test_hour_long_gaps_outweigh_medium_ones_below_the_ratio():
     mixed = Cadence(
         gaps_seconds=(20 * MINUTE, 90 * MINUTE, 90 * MINUTE), prompt_tokens=PROMPT_TOKENS, written_tokens=100
     )
-    assert choose_ttl(mixed) == "5m"
+    # Two gaps in three over an hour: no cache survives them, so no marker at all (not 5m).
+    assert choose_ttl(mixed) == "none"
     mostly_medium = Cadence(
         gaps_seconds=(20 * MINUTE, 20 * MINUTE, 90 * MINUTE), prompt_tokens=PROMPT_TOKENS, written_tokens=100
     )
     assert choose_ttl(mostly_medium) == "1h"
+
+
+def test_no_marker_only_when_most_gaps_pass_an_hour():
+    # Cold writes every turn either way: a marker only adds its premium.
+    hourly = Cadence(gaps_seconds=(90 * MINUTE,) * 3, prompt_tokens=PROMPT_TOKENS, written_tokens=PROMPT_TOKENS)
+    assert choose_ttl(hourly) == "none"
+    # One step alone would prefer no marker to a cold switch to the hour; the hour pays later.
+    switching = Cadence(gaps_seconds=(20 * MINUTE,), prompt_tokens=PROMPT_TOKENS, written_tokens=PROMPT_TOKENS)
+    assert choose_ttl(switching) == "1h"
 
 
 def test_only_recent_gaps_count():

@@ -24,12 +24,20 @@ much smaller than S) it pays as soon as medium gaps outnumber hour-long ones by 
 minute (p = 0) keep 5m: 1h would only raise the price of each new tail. Gaps over an hour (r = 1)
 keep 5m: neither TTL survives them, and 5m writes cost less. Without any observed gap (a first turn)
 there is no evidence of a slow cadence, so the answer is 5m.
+
+A third answer, "none": place no marker at all. When most recent gaps are over an hour (r >= 0.5)
+neither cache survives to the next turn, and a marker only adds its write premium: every turn
+then costs W + S at the input price, against 1.25 W + 1.25 S with 5-minute markers (the
+workload's coding chats at 90-minute gaps cost 21.7 % more than sending them uncached). Only
+chosen on that evidence: on a one-step view "none" also beats a cold switch to 1h (2 S against
+2.1 S), but the hour then pays on every later turn, which one step does not see.
 """
 
 from dataclasses import dataclass
 
 FIVE_MINUTES = "5m"
 ONE_HOUR = "1h"
+NO_MARKERS = "none"
 TTL_SECONDS = {FIVE_MINUTES: 5 * 60, ONE_HOUR: 60 * 60}
 # Prices relative to the input price, from Anthropic's prompt-caching pricing.
 WRITE_PRICE = {FIVE_MINUTES: 1.25, ONE_HOUR: 2.0}
@@ -71,12 +79,15 @@ def expected_cost(cadence, ttl):
 
 
 def choose_ttl(cadence):
-    """Return "1h" when the cost model expects the 1-hour cache to cost less, else "5m"."""
+    """Return "1h" or "5m", whichever the cost model expects to cost less, or "none" (module docstring)."""
     if not cadence.gaps_seconds:
         return FIVE_MINUTES
-    if expected_cost(cadence, ONE_HOUR) < expected_cost(cadence, FIVE_MINUTES):
-        return ONE_HOUR
-    return FIVE_MINUTES
+    chosen = ONE_HOUR if expected_cost(cadence, ONE_HOUR) < expected_cost(cadence, FIVE_MINUTES) else FIVE_MINUTES
+    _, _, long = gap_shares(cadence.gaps_seconds)
+    uncached = cadence.written_tokens + cadence.prompt_tokens
+    if long >= 0.5 and uncached < expected_cost(cadence, chosen):
+        return NO_MARKERS
+    return chosen
 
 
 def written_tokens(*, prompt_tokens, previous_prompt_tokens, previous_ttl, gap_seconds):

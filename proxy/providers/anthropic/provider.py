@@ -10,7 +10,7 @@ from proxy import tokens
 from proxy.errors import ProxyError
 from proxy.lookup.native_messages import MessageAssembler
 from proxy.providers.anthropic.cache_hints import add_anthropic_breakpoints, has_client_cache_control
-from proxy.providers.anthropic.cache_ttl import FIVE_MINUTES
+from proxy.providers.anthropic.cache_ttl import FIVE_MINUTES, NO_MARKERS
 from proxy.providers.anthropic.errors import TranslationError
 from proxy.providers.anthropic.request import chat_request_to_anthropic
 from proxy.providers.anthropic.response import anthropic_response_to_chat, normalise_anthropic_usage
@@ -83,6 +83,8 @@ def with_prompt_cache(upstream_body, *, model, ttl=FIVE_MINUTES):
     """
     if has_client_cache_control(upstream_body):
         return upstream_body, None
+    if ttl == NO_MARKERS:  # the conversation's turns are further apart than any cache lives
+        return upstream_body, NO_MARKERS
     marked = add_anthropic_breakpoints(upstream_body, model=model, estimate_tokens=tokens.rough_count, ttl=ttl)
     return marked, (ttl if has_client_cache_control(marked) else None)
 
