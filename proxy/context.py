@@ -37,6 +37,8 @@ class RequestContext:
     key_record: KeyRecord
     options: RequestOptions
     response_headers: list = field(default_factory=list)
+    # The Anthropic prompt-cache TTL chosen for this request ("5m", "1h" or "none"), once chosen.
+    provider_cache_ttl: str = ""
     # Set by the relay of a stream: the account stage prices it from the outcome.
     relayed_stream: RelayedStream | None = None
     # What the request took from its plan's monthly quotas; the account stage settles it.

@@ -202,9 +202,11 @@ async def chat_completions(ctx, body):
     record.route_baseline = chosen_route.baseline
 
     async def shape_and_forward():
-        upstream_body = await _shape(ctx, body, primary)
         # The client's own messages name the conversation: shaping may change what is sent, not who it is.
+        # Chosen before shaping: a conversation no provider cache outlives is worth summarising.
         cache_ttl = await anthropic_cache_ttl(ctx, targets, messages=body.get("messages"))
+        ctx.provider_cache_ttl = cache_ttl
+        upstream_body = await _shape(ctx, body, primary)
         return await _forward_chat(
             ctx, upstream_body, targets, stream=stream, include_usage=include_usage, anthropic_cache_ttl=cache_ttl
         )

@@ -19,6 +19,7 @@ from proxy.account.accounting import account
 from proxy.account.record import RequestRecord
 from proxy.db import in_db_thread
 from proxy.providers import provider_named
+from proxy.providers.anthropic.cache_ttl import NO_MARKERS
 from proxy.shape.messages import leading_system_count, message_text
 from proxy.shape.routing import provider_of
 from proxy.shape.summary_cost import history_prices, summary_outlook
@@ -158,7 +159,8 @@ class SummaryEngine:
             input_price=float(price.input),
             cached_input_price=float(price.cached_input),
             cache_write_price=float(price.cache_write),
-            provider_cache=ctx.options.provider_prompt_cache,
+            # No marker placed (turns further apart than any cache lives): the history is billed in full.
+            provider_cache=ctx.options.provider_prompt_cache and ctx.provider_cache_ttl != NO_MARKERS,
             cache_warm=True,
             summariser_input=float(cheap_price.input),
             summariser_output=float(cheap_price.output),
