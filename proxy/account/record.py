@@ -49,6 +49,20 @@ class RequestRecord:
     # Set once cost and savings are known (a relayed JSON answer carries its cost in a header).
     priced: bool = False
 
+    @classmethod
+    def for_background_call(cls, ctx, *, endpoint, provider, model):
+        """Return the record of an upstream call Optera makes for ``ctx``'s request (a summary, a verification)."""
+        return cls(
+            request_id=f"{ctx.record.request_id}-{endpoint}",
+            endpoint=endpoint,
+            started=time.perf_counter(),
+            workspace_id=ctx.key_record.workspace_id,
+            api_key_id=ctx.key_record.api_key_id,
+            model_requested=model,
+            model_used=model,
+            provider=provider,
+        )
+
     def degrade(self, reason):
         self.degraded.add(reason)
 

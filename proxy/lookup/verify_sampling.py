@@ -81,15 +81,8 @@ class VerifySampler:
         from cachestore.semantic.agreement import compare_answers
 
         provider = provider_named(target.provider)
-        record = RequestRecord(
-            request_id=f"{ctx.record.request_id}-verify",
-            endpoint="semantic_verify",
-            started=time.perf_counter(),
-            workspace_id=ctx.key_record.workspace_id,
-            api_key_id=ctx.key_record.api_key_id,
-            model_requested=target.model,
-            model_used=target.model,
-            provider=target.provider,
+        record = RequestRecord.for_background_call(
+            ctx, endpoint="semantic_verify", provider=target.provider, model=target.model
         )
         # The same question as the client asked it, answered whole: a stream's text is the same answer.
         fresh_body = {key: value for key, value in body.items() if key not in ("stream", "stream_options")}

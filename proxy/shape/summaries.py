@@ -8,7 +8,6 @@ it), under a keyed chain hash of the turns it replaces.
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -210,16 +209,7 @@ class SummaryEngine:
             ],
         }
         provider = provider_named(cheap.provider)
-        record = RequestRecord(
-            request_id=f"{ctx.record.request_id}-summary",
-            endpoint="summary",
-            started=time.perf_counter(),
-            workspace_id=ctx.key_record.workspace_id,
-            api_key_id=ctx.key_record.api_key_id,
-            model_requested=cheap.model,
-            model_used=cheap.model,
-            provider=cheap.provider,
-        )
+        record = RequestRecord.for_background_call(ctx, endpoint="summary", provider=cheap.provider, model=cheap.model)
         response = await ctx.runtime.upstream.send(
             provider.chat_request(body, model=cheap.model, provider_key=provider_key, stream=False)
         )
