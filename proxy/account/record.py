@@ -50,10 +50,11 @@ class RequestRecord:
     priced: bool = False
 
     @classmethod
-    def for_background_call(cls, ctx, *, endpoint, provider, model):
+    def for_background_call(cls, ctx, *, endpoint, suffix, provider, model):
         """Return the record of an upstream call Optera makes for ``ctx``'s request (a summary, a verification)."""
         return cls(
-            request_id=f"{ctx.record.request_id}-{endpoint}",
+            # The request's id and a short suffix: request ids are at most 40 characters.
+            request_id=f"{ctx.record.request_id}-{suffix}",
             endpoint=endpoint,
             started=time.perf_counter(),
             workspace_id=ctx.key_record.workspace_id,

@@ -82,7 +82,7 @@ class VerifySampler:
 
         provider = provider_named(target.provider)
         record = RequestRecord.for_background_call(
-            ctx, endpoint="semantic_verify", provider=target.provider, model=target.model
+            ctx, endpoint="semantic_verify", suffix="verify", provider=target.provider, model=target.model
         )
         # The same question as the client asked it, answered whole: a stream's text is the same answer.
         fresh_body = {key: value for key, value in body.items() if key not in ("stream", "stream_options")}

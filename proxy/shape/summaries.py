@@ -209,7 +209,9 @@ class SummaryEngine:
             ],
         }
         provider = provider_named(cheap.provider)
-        record = RequestRecord.for_background_call(ctx, endpoint="summary", provider=cheap.provider, model=cheap.model)
+        record = RequestRecord.for_background_call(
+            ctx, endpoint="summary", suffix="summary", provider=cheap.provider, model=cheap.model
+        )
         response = await ctx.runtime.upstream.send(
             provider.chat_request(body, model=cheap.model, provider_key=provider_key, stream=False)
         )
