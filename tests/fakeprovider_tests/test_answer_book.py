@@ -10,21 +10,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.fakeprovider import FakeProvider, Fault
-
-
-# Own fixtures (not conftest's), so the fake's tests need neither Django nor the proxy.
-@pytest.fixture(scope="module")
-def running_fake():
-    with FakeProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake(running_fake):
-    running_fake.reset()
-    yield running_fake
-    running_fake.reset()
+from tests.fakeprovider import Fault
 
 
 @pytest.fixture

@@ -11,83 +11,20 @@ import time
 from pathlib import Path
 
 import anthropic
-import httpx
 import openai
 import pytest
 
-from tests.fakeprovider import FakeProvider, Fault, Price
-
-# Sonnet caches prompts from 1,024 tokens; Haiku 4.5 only from 4,096 (a test below checks that minimum).
-ANTHROPIC_MODEL = "claude-sonnet-4-6"
-OPENAI_MODEL = "gpt-4o-mini"
-QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"}}}
-SEARCH_TOOL_OPENAI = {"type": "function", "function": {"name": "search", "parameters": QUERY_SCHEMA}}
-SEARCH_TOOL_ANTHROPIC = {"name": "search", "description": "Search the docs.", "input_schema": QUERY_SCHEMA}
-# About 2,500 estimated tokens: over the 1,024-token minimum both providers cache from.
-LONG_SYSTEM_PROMPT = "You are a careful assistant who answers questions about invoices. " * 150
-
-
-# Own fixtures (not conftest's), so the fake's tests need neither Django nor the proxy.
-@pytest.fixture(scope="module")
-def running_fake():
-    with FakeProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake(running_fake):
-    running_fake.reset()
-    yield running_fake
-    running_fake.reset()
-
-
-def latest_usage(fake, timeout=5.0):
-    """Return the newest usage record; a stream's is written after its last chunk, so wait for it."""
-    deadline = time.monotonic() + timeout
-    while not fake.usages and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return fake.usages[-1]
-
-
-@pytest.fixture
-def openai_sdk(fake):
-    with openai.OpenAI(base_url=fake.openai_base_url, api_key="sk-test", max_retries=0, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def anthropic_sdk(fake):
-    with anthropic.Anthropic(
-        base_url=fake.anthropic_base_url, api_key="sk-ant-test", max_retries=0, timeout=5
-    ) as client:
-        yield client
-
-
-def chat(client, content, **options):
-    """Ask the OpenAI SDK for a chat completion of one user message."""
-    return client.chat.completions.create(
-        model=OPENAI_MODEL, messages=[{"role": "user", "content": content}], **options
-    )
-
-
-def message(client, content, max_tokens=100, **options):
-    """Ask the Anthropic SDK for a message answering one user message."""
-    return client.messages.create(
-        model=ANTHROPIC_MODEL, max_tokens=max_tokens, messages=[{"role": "user", "content": content}], **options
-    )
-
-
-def raw_request(fake, method, path, body=None, headers=None):
-    """Send one request over a fresh connection; return (status, headers, body bytes)."""
-    connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
-    try:
-        payload = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=payload, headers={"Content-Type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
+from tests.fakeprovider import Fault, Price
+from tests.fakeprovider_tests.helpers import (
+    ANTHROPIC_MODEL,
+    OPENAI_MODEL,
+    SEARCH_TOOL_ANTHROPIC,
+    SEARCH_TOOL_OPENAI,
+    chat,
+    latest_usage,
+    message,
+    raw_request,
+)
 
 # OpenAI
 
@@ -372,69 +309,6 @@ def test_wait_for_disconnect_times_out(fake):
 # Prompt caching and billing
 
 
-def test_anthropic_prompt_cache_writes_then_reads(fake, anthropic_sdk):
-    system = [{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
-
-    first = message(anthropic_sdk, "first question", system=system).usage
-    second = message(anthropic_sdk, "second question", system=system).usage
-
-    assert first.cache_read_input_tokens == 0
-    assert first.cache_creation_input_tokens >= 1024
-    assert second.cache_read_input_tokens == first.cache_creation_input_tokens
-    assert second.cache_creation_input_tokens == 0
-    assert second.input_tokens == first.input_tokens  # Only the question is billed in full.
-
-
-def test_anthropic_prompt_cache_needs_the_minimum_and_the_same_key(fake, anthropic_sdk):
-    short_system = [{"type": "text", "text": "Short prompt.", "cache_control": {"type": "ephemeral"}}]
-    long_system = [{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
-    short = message(anthropic_sdk, "x", system=short_system)
-    message(anthropic_sdk, "x", system=long_system)
-    with anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="sk-ant-other", max_retries=0) as other_key:
-        other = message(other_key, "x", system=long_system)
-
-    assert short.usage.cache_creation_input_tokens == 0
-    assert other.usage.cache_read_input_tokens == 0
-    assert other.usage.cache_creation.ephemeral_1h_input_tokens > 0
-
-
-def test_anthropic_cache_follows_a_growing_conversation(fake, anthropic_sdk):
-    system = [{"type": "text", "text": LONG_SYSTEM_PROMPT}]
-
-    def marked(text):
-        return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
-
-    first = message(anthropic_sdk, marked("turn one"), system=system)
-    second = anthropic_sdk.messages.create(
-        model=ANTHROPIC_MODEL,
-        max_tokens=5,
-        system=system,
-        messages=[
-            {"role": "user", "content": [{"type": "text", "text": "turn one"}]},
-            {"role": "assistant", "content": "Echo: turn one"},
-            {"role": "user", "content": marked("turn two")},
-        ],
-    )
-
-    assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
-    assert second.usage.cache_creation_input_tokens > 0
-
-
-def test_openai_automatic_prefix_caching(fake, openai_sdk):
-    def ask(question):
-        messages = [{"role": "system", "content": LONG_SYSTEM_PROMPT}, {"role": "user", "content": question}]
-        return openai_sdk.chat.completions.create(model=OPENAI_MODEL, messages=messages).usage
-
-    first = ask("first question")
-    second = ask("second question")
-
-    assert first.prompt_tokens_details.cached_tokens == 0
-    assert second.prompt_tokens_details.cached_tokens >= 1024
-    assert second.prompt_tokens_details.cached_tokens % 128 == 0
-    assert second.prompt_tokens_details.cached_tokens <= second.prompt_tokens
-    assert latest_usage(fake).cache_read_tokens == second.prompt_tokens_details.cached_tokens
-
-
 def test_bill_prices_every_answer(fake, openai_sdk, anthropic_sdk):
     chat(openai_sdk, "a b")
     message(anthropic_sdk, "c")
@@ -511,7 +385,7 @@ def test_standalone_server_and_control_endpoints():
         port = probe.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fakeprovider", "--port", str(port)],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -553,34 +427,3 @@ def test_the_fake_refuses_what_the_real_apis_refuse(fake):
     anthropic_key = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
     too_many = raw_request(fake, "POST", "/v1/messages", five_markers, anthropic_key)
     assert too_many[0] == 400 and "Found 5" in json.loads(too_many[2])["error"]["message"]
-
-
-def test_haiku_4_5_caches_nothing_below_4096_tokens(fake, anthropic_sdk):
-    system = [{"type": "text", "text": "word " * 2500, "cache_control": {"type": "ephemeral"}}]
-    asked = {"max_tokens": 5, "system": system, "messages": [{"role": "user", "content": "x"}]}
-    haiku = anthropic_sdk.messages.create(model="claude-haiku-4-5", **asked)
-    sonnet = anthropic_sdk.messages.create(model="claude-sonnet-4-6", **asked)
-    assert haiku.usage.cache_creation_input_tokens == 0 and sonnet.usage.cache_creation_input_tokens > 1024
-
-
-def test_anthropic_cache_entries_expire_by_their_ttl_on_the_advanced_clock(fake, anthropic_sdk):
-    five_minutes = [{"type": "text", "text": LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
-    one_hour = [
-        {"type": "text", "text": "Hour. " + LONG_SYSTEM_PROMPT, "cache_control": {"type": "ephemeral", "ttl": "1h"}}
-    ]
-    message(anthropic_sdk, "x", system=five_minutes)
-    written = message(anthropic_sdk, "x", system=one_hour).usage
-    assert written.cache_creation.ephemeral_1h_input_tokens == written.cache_creation_input_tokens > 0
-    assert httpx.post(f"{fake.url}/_fake/advance", json={"seconds": 20 * 60}).status_code == 200
-
-    assert message(anthropic_sdk, "x", system=five_minutes).usage.cache_read_input_tokens == 0
-    assert message(anthropic_sdk, "x", system=one_hour).usage.cache_read_input_tokens > 0
-    fake.advance(59 * 60)  # the read refreshed the hour: 59 more minutes still find it
-    assert message(anthropic_sdk, "x", system=one_hour).usage.cache_read_input_tokens > 0
-    fake.advance(61 * 60)
-    assert message(anthropic_sdk, "x", system=one_hour).usage.cache_read_input_tokens == 0
-    assert fake.usage_totals()[ANTHROPIC_MODEL].cache_write_1h_tokens == 2 * written.cache_creation_input_tokens
-
-
-def test_the_clock_only_moves_forward(fake):
-    assert httpx.post(f"{fake.url}/_fake/advance", json={"seconds": -1}).status_code == 400
