@@ -24,7 +24,9 @@ from cachestore.semantic import lexicon
 from cachestore.semantic.features import analyse
 from cachestore.semantic.typos import correctable_words, correction
 
-VERSION = 1
+# 2 marks names (Kind.NAME); version 1 entries are still read, but only compared word for word.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 # Past this length a prompt is compared whole (one hash of its normalised
 # text): the analysis grows with the text, and a long prompt is rarely
 # re-asked in other words.
@@ -70,6 +72,7 @@ class Fingerprint:
     compounds: tuple[str | None, ...]
     typos: int  # how many slips were corrected
     digest: str | None = None  # a prompt too long to analyse: the hash of all of it
+    version: int = VERSION
     # Only on a fingerprint just made from a request, never stored or shown: the canonical words
     # behind ``tokens`` and the keyed hash that made them, so the verifier can hash this side's
     # misspellings of a word and look for them among the other side's hashes.
@@ -79,7 +82,7 @@ class Fingerprint:
     def to_json(self) -> dict:
         """Return the fingerprint as JSON-serialisable data."""
         return {
-            "version": VERSION,
+            "version": self.version,
             "key_id": self.key_id,
             "tokens": list(self.tokens),
             "literal": None if self.literal is None else list(self.literal),
@@ -95,7 +98,7 @@ class Fingerprint:
     @classmethod
     def from_json(cls, data: dict) -> "Fingerprint":
         """Rebuild a fingerprint from ``to_json`` data; refuse another version."""
-        if data.get("version") != VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"unsupported fingerprint version {data.get('version')!r}")
         return cls(
             key_id=data["key_id"],
@@ -108,6 +111,7 @@ class Fingerprint:
             compounds=tuple(data["compounds"]),
             typos=data["typos"],
             digest=data["digest"],
+            version=data["version"],
         )
 
 

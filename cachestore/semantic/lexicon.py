@@ -291,8 +291,23 @@ CONTRAST_PAIRS = frozenset(
     inner/outer horizontal/vertical formal/informal casual/formal short/long
     lowercase/uppercase singular/plural sender/receiver buyer/seller client/server
     methanol/ethanol weekdays/weekends weekday/weekend always/never
+    big/small bigger/smaller biggest/smallest large/small larger/smaller largest/smallest
+    fast/slow faster/slower fastest/slowest good/bad better/worse best/worst easy/hard
+    easier/harder hot/cold warm/cool heavy/light raise/lower grow/shrink expand/collapse
+    maximize/minimize maximise/minimise increase/reduce wide/narrow thick/thin early/late
     """.split()
 )
+# Words that set a direction or a polarity, for the rephrasing guard: a rephrasing may not say one
+# on each side ("increase" / "smaller"). Left out: particles and words with a common idiomatic use
+# that is no polarity ("how old", "how long", "right away", "first of all", "in", "with").
+_IDIOMATIC_CONTRASTS = frozenset(
+    """on off up down in out with without for against before after above below over under old new
+    short long first last past future today yesterday tomorrow left right true false always never
+    input output client server sender receiver""".split()
+)
+POLAR_WORDS = frozenset(word for pair in CONTRAST_PAIRS for word in pair) - _IDIOMATIC_CONTRASTS
+# Particles that say which way something goes: "convert A to B" / "turn B into A".
+DIRECTION_PARTICLES = frozenset("to into onto from than versus vs toward towards".split())
 NEGATING_PREFIXES = frozenset("un dis in im il ir non de anti mis counter".split())
 # Prefixes that turn a word into its opposite when swapped for one another
 # ("ascending"/"descending", "import"/"export", "upgrade"/"downgrade").

@@ -14,11 +14,16 @@ tense) and the shape of the difference checked here:
   words added on one side only add a requirement ("..., with a comment", "in detail").
 - no name (a word capitalised inside a sentence) is on one side only: "Marie Curie" / "Einstein",
   "PostgreSQL" / "SQL Server".
-- none of the query's unmatched words has, among the candidate's, its opposite
-  (lexicon.CONTRAST_PAIRS) or its other grammatical number ("column"/"columns").
+- the two sides do not each say a different word of direction or polarity (lexicon.POLAR_WORDS:
+  "increase" / "smaller", "pros" / "benefits"), and none of the query's unmatched words has its
+  other grammatical number among the candidate's ("row"/"rows").
+- no two shared words swap places across a particle of direction on both sides: "convert JSON to
+  a Python object" / "turn a Python object into JSON" (the embedding scores it 0.95; it is the
+  opposite request). Other reorderings are rephrasings ("a 404 HTTP error" / "HTTP status 404").
 
 Only a fingerprint just made from a request carries its words (the guards hash variants of them
-under the entry's key); two stored fingerprints never rephrase.
+under the entry's key); two stored fingerprints never rephrase, nor does an entry stored before
+fingerprints marked names (version 1), whose side of the name guard would be blind.
 """
 
 from collections import Counter
@@ -36,14 +41,16 @@ REPHRASING_MIN_COSINE = 0.85
 _MAX_DIFFERING_WORDS = 12
 
 
-def is_rephrasing(query: Fingerprint, only_query: Counter, only_candidate: Counter, *, particles: set) -> bool:
+def is_rephrasing(
+    query: Fingerprint, candidate: Fingerprint, only_query: Counter, only_candidate: Counter, *, particles: set
+) -> bool:
     """Return whether the words differ the way a rephrasing does (see the module docstring).
 
     ``only_query`` and ``only_candidate`` count the hashed tokens each side has and the other lacks;
     ``particles`` holds the hashes of prepositions, which do not count as words said otherwise
     ("in favour of" / "against" is one word swapped, not a rephrasing).
     """
-    if query.words is None or query.keyed is None:
+    if query.words is None or query.keyed is None or candidate.version < 2:
         return False
     query_count = sum(count for token, count in only_query.items() if token not in particles)
     candidate_count = sum(count for token, count in only_candidate.items() if token not in particles)
@@ -55,34 +62,71 @@ def is_rephrasing(query: Fingerprint, only_query: Counter, only_candidate: Count
     )
 
 
-def near_miss_reason(query: Fingerprint, only_query: Counter, only_candidate: Counter, *, names: set) -> str:
+def near_miss_reason(
+    query: Fingerprint,
+    query_tokens: list[str],
+    candidate_tokens: list[str],
+    only_query: Counter,
+    only_candidate: Counter,
+    *,
+    names: set,
+    particles: set,
+) -> str:
     """Return why a rephrasing is a near miss after all, or "" if nothing says so.
 
-    ``names`` holds the hashes of words capitalised inside a sentence on either side.
+    ``names`` holds the hashes of words capitalised inside a sentence on either side, ``particles``
+    those of prepositions.
     """
     if names.intersection(only_query) or names.intersection(only_candidate):
         return "a name differs"
     word_of_token = dict(zip(query.tokens, query.words or ()))
+    polar_hashes = {query.keyed(word) for word in lexicon.POLAR_WORDS}
+    if polar_hashes.intersection(only_query) and polar_hashes.intersection(only_candidate):
+        return "a word of direction or polarity differs"
     for token in only_query:
         word = word_of_token.get(token)
-        if word is None:
-            continue
-        if any(query.keyed(opposite) in only_candidate for opposite in _opposites(word)):
-            return "a word is replaced by its opposite"
-        if any(query.keyed(form) in only_candidate for form in _other_numbers(word)):
+        if word is not None and any(query.keyed(form) in only_candidate for form in _other_numbers(word)):
             return "singular and plural differ"
+    directions = {query.keyed(word) for word in lexicon.DIRECTION_PARTICLES}
+    if _reversed_across_a_direction(query_tokens, candidate_tokens, particles, directions):
+        return "direction reversed"
     return ""
 
 
-def _opposites(word: str) -> list[str]:
-    return [other for pair in lexicon.CONTRAST_PAIRS if word in pair for other in pair if other != word]
+def _reversed_across_a_direction(
+    query_tokens: list[str], candidate_tokens: list[str], particles: set, directions: set
+) -> bool:
+    """Return whether two words found once on each side swap places with a direction particle between them on both."""
+    query_counts, candidate_counts = Counter(query_tokens), Counter(candidate_tokens)
+    shared = [
+        token
+        for token in query_tokens
+        if query_counts[token] == 1 and candidate_counts[token] == 1 and token not in particles
+    ]
+    query_position = {token: query_tokens.index(token) for token in shared}
+    candidate_position = {token: candidate_tokens.index(token) for token in shared}
+
+    def direction_between(tokens, first, second):
+        return any(token in directions for token in tokens[min(first, second) + 1 : max(first, second)])
+
+    for index, first in enumerate(shared):
+        for second in shared[index + 1 :]:
+            if (
+                candidate_position[first] > candidate_position[second]
+                and direction_between(query_tokens, query_position[first], query_position[second])
+                and direction_between(candidate_tokens, candidate_position[first], candidate_position[second])
+            ):
+                return True
+    return False
 
 
 def _other_numbers(word: str) -> list[str]:
     """Return the plural of a singular noun and the singulars a plural may have, regular forms only."""
-    if not word.isalpha() or len(word) < 4:  # "its" is not the plural of "it"
+    if not word.isalpha() or len(word) < 3:
         return []
     forms = [word + "s", word + "es"]
+    if len(word) == 3:  # "row"/"rows", but "its" is not the plural of "it"
+        return forms
     if word.endswith("y"):
         forms.append(word[:-1] + "ies")
     if word.endswith("ies"):

@@ -83,7 +83,7 @@ def _single_edit(first: str, second: str) -> tuple[str, int, str] | None:
 
 # Longer tokens are identifiers, hashes or glued words, not slips; leaving them
 # alone also bounds the work on a long prompt.
-_MAX_CORRECTABLE_LENGTH = 20
+MAX_CORRECTABLE_LENGTH = 20
 # Bounds for with_slips_corrected, as for the fingerprint: a long text is embedded as written.
 _MAX_CORRECTED_TEXT_CHARACTERS = 2500
 _MAX_CORRECTED_WORDS = 16
@@ -128,7 +128,7 @@ def correction(word: str) -> str:
         word in known
         or not word.isalpha()
         or not word.isascii()
-        or not MIN_LENGTH - 1 <= len(word) <= _MAX_CORRECTABLE_LENGTH
+        or not MIN_LENGTH - 1 <= len(word) <= MAX_CORRECTABLE_LENGTH
     ):
         return word
     for candidates in _one_edit(word):

@@ -142,7 +142,9 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
         )
     slips = 0
     if forgiving and Counter(query_tokens) != Counter(candidate_tokens):
-        candidate_tokens, slips = _align_slips(query, query_tokens, candidate_tokens, candidate_kinds)
+        candidate_tokens, slips = _align_slips(
+            query, query_tokens, candidate_tokens, candidate_kinds, candidate_version=candidate.version
+        )
     if Counter(query_tokens) != Counter(candidate_tokens):
         difference = _word_difference(query_tokens, candidate_tokens)
         only_query = Counter(query_tokens) - Counter(candidate_tokens)
@@ -156,7 +158,7 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
         if not (
             forgiving
             and sensitivity.rephrasing
-            and is_rephrasing(query, only_query, only_candidate, particles=particles)
+            and is_rephrasing(query, candidate, only_query, only_candidate, particles=particles)
         ):
             return difference, [], False
         names = {
@@ -165,7 +167,9 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
             for token, kind in zip(tokens, kinds)
             if kind == Kind.NAME
         }
-        near_miss = near_miss_reason(query, only_query, only_candidate, names=names)
+        near_miss = near_miss_reason(
+            query, query_tokens, candidate_tokens, only_query, only_candidate, names=names, particles=particles
+        )
         if near_miss:
             return near_miss, [], False
         # Where the words differ, their positions do not line up; the negations were counted above.
@@ -192,7 +196,12 @@ def _compare(query: Fingerprint, candidate: Fingerprint, sensitivity: Sensitivit
 
 
 def _align_slips(
-    query: Fingerprint, query_tokens: list[str], candidate_tokens: list[str], candidate_kinds: list[int]
+    query: Fingerprint,
+    query_tokens: list[str],
+    candidate_tokens: list[str],
+    candidate_kinds: list[int],
+    *,
+    candidate_version: int,
 ) -> tuple[list[str], int]:
     """Return the candidate's tokens with each slip of a query word replaced by that word, and how many.
 
@@ -204,7 +213,7 @@ def _align_slips(
     way. Names are spelt on purpose on either side ("Perl" is not "Pearl"). Only a fingerprint
     just made from a request carries its words; two stored ones are compared as they are.
     """
-    if query.words is None or query.keyed is None:
+    if query.words is None or query.keyed is None or candidate_version < 2:
         return candidate_tokens, 0
     only_query = Counter(query_tokens) - Counter(candidate_tokens)
     only_candidate = Counter(candidate_tokens) - Counter(query_tokens)
@@ -218,7 +227,14 @@ def _align_slips(
     searched = 0
     for token in only_query:
         word = word_of_token.get(token)
-        if not only_candidate or word is None or not word.isalpha() or len(word) < typos.MIN_LENGTH - 1:
+        # The slip rule knows English spellings only: in other scripts one letter is often another
+        # word ("стол"/"столб"), and the vocabulary that vetoes two real words is ASCII.
+        if (
+            not only_candidate
+            or word is None
+            or not (word.isalpha() and word.isascii())
+            or not typos.MIN_LENGTH - 1 <= len(word) <= typos.MAX_CORRECTABLE_LENGTH
+        ):
             continue
         if searched == _MAX_SLIP_SEARCHES:
             break

@@ -58,7 +58,11 @@ def test_a_rephrasing_needs_the_threshold_plus_the_margin_and_at_least_the_floor
         ),
         # several words said otherwise, but one of them is the other's opposite or other number
         ("How do I select a column in pandas?", "How do I select many columns in pandas?", "singular and plural"),
-        ("What are the upsides of renting a flat?", "What are the downsides of buying a flat?", "opposite"),
+        ("What are the upsides of renting a flat?", "What are the downsides of buying a flat?", "polarity"),
+        # a direction reversed across "to"/"into", a polarity said otherwise (from review: real cosines 0.95, 0.86)
+        ("how do I convert json to a python object", "how can I turn a python object into json", "direction reversed"),
+        ("how do I increase the font size", "how do I make the font size smaller", "polarity"),
+        ("how can i delete a duplicate row in pandas", "how do i delete duplicate rows in pandas quickly", "plural"),
         # a name on one side only
         ("What did Marie Curie win the Nobel Prize for?", "What did Einstein get the Nobel Prize for?", "name"),
         ("How do I get the current date in PostgreSQL?", "How can I fetch the current date in Oracle?", "name"),
@@ -117,3 +121,24 @@ def test_a_slip_the_fingerprint_could_not_correct_is_found_against_the_other_sid
 )
 def test_real_words_names_and_suffixes_are_not_slips(query, candidate):
     assert not verify(query, candidate, HIGH).accepted
+
+
+@pytest.mark.parametrize(
+    "query, candidate",
+    [
+        ("今天不去学校", "今天去学校"),  # one character is a word: not a slip
+        ("как покрасить столб", "как покрасить стол"),  # "pillar" / "table"
+    ],
+)
+def test_words_outside_english_spelling_are_never_slips(query, candidate):
+    assert not verify(query, candidate, HIGH).accepted
+
+
+def test_entries_stored_before_names_were_marked_are_compared_word_for_word():
+    query = "What's the minimum age to rent a car in the US?"
+    candidate = "How old do you have to be to rent a car in the US?"
+    stored = fingerprint(candidate, secret=SECRET).to_json() | {"version": 1}
+
+    verdict = verify_fingerprints(fingerprint(query, secret=SECRET), Fingerprint.from_json(stored), HIGH)
+
+    assert not verdict.accepted
