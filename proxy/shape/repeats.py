@@ -27,7 +27,12 @@ from proxy import tokens
 MIN_RUN_LINES = 8
 # How many earlier code blocks a block is compared with, latest first; bounds the work per request.
 MAX_EARLIER_BLOCKS = 6
-_FENCED_BLOCK = re.compile(r"^(?P<fence>```|~~~)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
+# A fence of exactly three backticks or tildes: a longer one ("````") wraps other fences, left whole.
+_FENCED_BLOCK = re.compile(
+    r"^(?P<fence>```|~~~)(?![`~])[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*\r?$", re.MULTILINE | re.DOTALL
+)
+# Past this many lines a block is sent as it is: comparing it would cost more than a request should.
+MAX_BLOCK_LINES = 2000
 _MAX_POINTER_LINE = 80
 
 
@@ -86,7 +91,7 @@ def _elide_blocks(content: str, blocks: list, earlier_blocks: list[list[str]]) -
 
 def _elide_lines(lines: list[str], earlier_blocks: list[list[str]]) -> list[str]:
     """Return the block's lines with the runs repeated from its closest earlier block replaced."""
-    if len(lines) < MIN_RUN_LINES:
+    if not MIN_RUN_LINES <= len(lines) <= MAX_BLOCK_LINES:
         return lines
     own = set(lines)
     closest = max(earlier_blocks, key=lambda earlier: len(own.intersection(earlier)))
@@ -97,9 +102,14 @@ def _elide_lines(lines: list[str], earlier_blocks: list[list[str]]) -> list[str]
     elided: list[str] = []
     position = 0
     for _, start, size in runs:
+        pointer = _pointer(lines[start], lines[start + size - 1], size)
+        if len(pointer) >= sum(len(line) + 1 for line in lines[start : start + size]):
+            continue  # short lines: the pointer would be longer than what it stands for
         elided.extend(lines[position:start])
-        elided.append(_pointer(lines[start], lines[start + size - 1], size))
+        elided.append(pointer)
         position = start + size
+    if not position:
+        return lines
     elided.extend(lines[position:])
     return elided
 

@@ -11,14 +11,15 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from analytics.pricing import Usage
+from analytics.pricing import ONE_HOUR_WRITE_MULTIPLIER, Usage
 from cachestore import keys, selectors, services
 from proxy import tokens
 from proxy.account.accounting import account
 from proxy.account.record import RequestRecord
 from proxy.db import in_db_thread
+from proxy.errors import ProxyError
 from proxy.providers import provider_named
-from proxy.providers.anthropic.cache_ttl import NO_MARKERS
+from proxy.providers.anthropic.cache_ttl import NO_MARKERS, ONE_HOUR
 from proxy.shape.messages import leading_system_count, message_text
 from proxy.shape.routing import provider_of
 from proxy.shape.summary_cost import history_prices, summary_outlook
@@ -148,7 +149,10 @@ class SummaryEngine:
 
     async def _outlook(self, ctx, plan, target, summary, pending_tokens, trigger_tokens):
         """Return the summary's expected saving and cost (summary_cost.py), or None without prices."""
-        cheap = provider_of(ctx.key_record.settings.cheap_model)
+        try:
+            cheap = provider_of(ctx.key_record.settings.cheap_model)
+        except ProxyError:  # a cheap model named by an alias: no summary, and never the client's error
+            return None
         price = await ctx.runtime.prices.price(target.provider, target.model)
         cheap_price = await ctx.runtime.prices.price(cheap.provider, cheap.model)
         if price is None or cheap_price is None:
@@ -157,7 +161,10 @@ class SummaryEngine:
             provider=target.provider,
             input_price=float(price.input),
             cached_input_price=float(price.cached_input),
-            cache_write_price=float(price.cache_write),
+            # One-hour markers make the provider write at twice the input price (5-minute: the table's).
+            cache_write_price=float(
+                price.input * ONE_HOUR_WRITE_MULTIPLIER if ctx.provider_cache_ttl == ONE_HOUR else price.cache_write
+            ),
             # No marker placed (turns further apart than any cache lives): the history is billed in full.
             provider_cache=ctx.options.provider_prompt_cache and ctx.provider_cache_ttl != NO_MARKERS,
             cache_warm=True,

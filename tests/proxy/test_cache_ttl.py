@@ -23,7 +23,9 @@ def steady(gap_minutes, *, turns=4, written=NEW_TAIL_TOKENS):
     [(1, "5m"), (4, "5m"), (6, "1h"), (20, "1h"), (59, "1h"), (90, "none")],
 )
 def test_the_ttl_follows_the_gaps_between_turns(gap_minutes, expected):
-    assert choose_ttl(steady(gap_minutes)) == expected
+    # Past an hour no entry is alive: each turn writes its whole prompt.
+    written = PROMPT_TOKENS if gap_minutes > 60 else NEW_TAIL_TOKENS
+    assert choose_ttl(steady(gap_minutes, written=written)) == expected
 
 
 def test_a_first_turn_stays_at_five_minutes():
@@ -52,8 +54,7 @@ def test_hour_long_gaps_outweigh_medium_ones_below_the_ratio():
     mixed = Cadence(
         gaps_seconds=(20 * MINUTE, 90 * MINUTE, 90 * MINUTE), prompt_tokens=PROMPT_TOKENS, written_tokens=100
     )
-    # Two gaps in three over an hour: no cache survives them, so no marker at all (not 5m).
-    assert choose_ttl(mixed) == "none"
+    assert choose_ttl(mixed) == "5m"
     mostly_medium = Cadence(
         gaps_seconds=(20 * MINUTE, 20 * MINUTE, 90 * MINUTE), prompt_tokens=PROMPT_TOKENS, written_tokens=100
     )
@@ -67,6 +68,14 @@ def test_no_marker_only_when_most_gaps_pass_an_hour():
     # One step alone would prefer no marker to a cold switch to the hour; the hour pays later.
     switching = Cadence(gaps_seconds=(20 * MINUTE,), prompt_tokens=PROMPT_TOKENS, written_tokens=PROMPT_TOKENS)
     assert choose_ttl(switching) == "1h"
+
+
+def test_a_live_entry_keeps_its_marker_even_among_hour_long_gaps():
+    # From review: the last gap was a minute, so the entry is alive and reading it beats sending all.
+    alive = Cadence(
+        gaps_seconds=(120 * MINUTE, 120 * MINUTE, 120 * MINUTE, 1 * MINUTE), prompt_tokens=12_000, written_tokens=2_000
+    )
+    assert choose_ttl(alive) == "5m"
 
 
 def test_only_recent_gaps_count():

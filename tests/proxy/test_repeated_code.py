@@ -36,6 +36,20 @@ def test_a_file_pasted_again_keeps_only_its_new_lines_and_a_pointer():
     assert elided[1] == messages[1], "the first copy is sent whole"
 
 
+def test_a_longer_fence_around_code_is_left_whole_and_the_inner_block_elided():
+    inner = source(12, version=0)
+    messages = [
+        {"role": "user", "content": inner},
+        {"role": "user", "content": f"````markdown\nThe README shows:\n{inner}\n````"},
+    ]
+    elided, removed = elide_repeated_code(messages)
+
+    latest = elided[1]["content"]
+    assert removed > 0
+    assert latest.startswith("````markdown\n") and latest.endswith("\n````")
+    assert latest.count("```python") == 1 and "lines unchanged" in latest
+
+
 def test_each_message_is_rewritten_from_the_messages_before_it_only():
     # The history a client sends back must elide as it did on the turn it was new, or the
     # provider's cached prefix would be lost every turn.
@@ -53,6 +67,11 @@ def test_each_message_is_rewritten_from_the_messages_before_it_only():
         [
             {"role": "user", "content": "```\n" + "\n".join(f"line {i}" for i in range(MIN_RUN_LINES - 1)) + "\n```"},
             {"role": "user", "content": "```\n" + "\n".join(f"line {i}" for i in range(MIN_RUN_LINES - 1)) + "\n```"},
+        ],
+        # lines so short that a pointer would be longer than they are
+        [
+            {"role": "user", "content": "```\n" + "\n".join(f"k{i}: {i}" for i in range(10)) + "\n```"},
+            {"role": "user", "content": "```\n" + "\n".join(f"k{i}: {i}" for i in range(10)) + "\n```"},
         ],
         # an assistant repeating the user's code is the model's own answer: never rewritten
         [

@@ -26,8 +26,9 @@ keep 5m: neither TTL survives them, and 5m writes cost less. Without any observe
 there is no evidence of a slow cadence, so the answer is 5m.
 
 A third answer, "none": place no marker at all. When most recent gaps are over an hour (r >= 0.5)
-neither cache survives to the next turn, and a marker only adds its write premium: every turn
-then costs W + S at the input price, against 1.25 W + 1.25 S with 5-minute markers (the
+neither cache survives to the next turn, and a marker only adds its write premium: this turn and
+the next then cost 2 S at the input price, against 1.25 W + 0.1 (S - W) + S (0.1 q + 1.25 (p + r))
+with 5-minute markers, 2.5 S when every gap passes the hour (the
 workload's coding chats at 90-minute gaps cost 21.7 % more than sending them uncached). Only
 chosen on that evidence: on a one-step view "none" also beats a cold switch to 1h (2 S against
 2.1 S), but the hour then pays on every later turn, which one step does not see.
@@ -84,8 +85,11 @@ def choose_ttl(cadence):
         return FIVE_MINUTES
     chosen = ONE_HOUR if expected_cost(cadence, ONE_HOUR) < expected_cost(cadence, FIVE_MINUTES) else FIVE_MINUTES
     _, _, long = gap_shares(cadence.gaps_seconds)
-    uncached = cadence.written_tokens + cadence.prompt_tokens
-    if long >= 0.5 and uncached < expected_cost(cadence, chosen):
+    # Without a marker this turn pays its whole prompt, and so does the next; with one it also
+    # reads the part of the prompt a live entry holds (the same for both TTLs, so left out above).
+    uncached = 2 * cadence.prompt_tokens
+    marked = expected_cost(cadence, chosen) + READ_PRICE * (cadence.prompt_tokens - cadence.written_tokens)
+    if long >= 0.5 and uncached < marked:
         return NO_MARKERS
     return chosen
 
