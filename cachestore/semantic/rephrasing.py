@@ -80,8 +80,10 @@ def near_miss_reason(
     if names.intersection(only_query) or names.intersection(only_candidate):
         return "a name differs"
     word_of_token = dict(zip(query.tokens, query.words or ()))
-    polar_hashes = {query.keyed(word) for word in lexicon.POLAR_WORDS}
-    if polar_hashes.intersection(only_query) and polar_hashes.intersection(only_candidate):
+    # The query's words are at hand: only when one of them is polar are the polar words hashed
+    # (~150 keyed hashes) to look for one on the candidate's side.
+    query_polar = any(word_of_token.get(token) in lexicon.POLAR_WORDS for token in only_query)
+    if query_polar and {query.keyed(word) for word in lexicon.POLAR_WORDS}.intersection(only_candidate):
         return "a word of direction or polarity differs"
     for token in only_query:
         word = word_of_token.get(token)
